@@ -1,0 +1,55 @@
+# s3seal — every target runs on Node 24 (installed from the npm registry by
+# scripts/ensure-node.sh when the machine's node is older) and provisions what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Binaries (Node 24, MinIO, etcd, kube-apiserver) are cached outside the work tree so a fresh
+# clone on a warm machine reuses them; set S3SEAL_CACHE_DIR=.cache to keep them in the tree.
+export S3SEAL_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/s3seal
+NODE_BIN := $(shell bash scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+NODE_ESM := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
+.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+
+node_modules/.s3seal-installed: package.json package-lock.json packages/*/package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+setup: node_modules/.s3seal-installed ## install Node 24 and the npm dependencies (npm ci)
+
+build: setup ## compile every package (tsc -b)
+	npm run --silent build
+
+typecheck: setup ## type-check sources and tests
+	npx tsc -p tsconfig.json
+
+lint: setup typecheck ## lint (eslint, type-aware) and check formatting (prettier)
+	npx eslint .
+	npx prettier --check .
+
+format: setup ## rewrite files with prettier and eslint --fix
+	npx prettier --write .
+	npx eslint --fix .
+
+test-deps: ## build or find MinIO, etcd, kube-apiserver; install redis-server
+	bash scripts/test-deps.sh
+
+test-unit: setup ## unit tests only (no servers)
+	$(NODE_ESM) --selectProjects unit
+
+test-integration: setup test-deps ## integration tests against real servers
+	$(NODE_ESM) --selectProjects integration
+
+test: setup test-deps ## everything CI runs: unit and integration tests
+	$(NODE_ESM)
+
+run: setup test-deps ## start MinIO and Valkey locally until Ctrl-C (the proxy joins in the proxy issue)
+	npm run --silent build && node packages/testkit/dist/cli.js
+
+clean: ## remove build outputs (not the binary cache)
+	npm run --silent clean || true
+	rm -rf coverage .cache/run

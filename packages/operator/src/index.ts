@@ -1,0 +1,1 @@
+export { FORMAT_VERSION } from '@s3seal/core';
