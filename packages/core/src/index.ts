@@ -1,1 +1,46 @@
-export const FORMAT_VERSION = 1;
+// Public surface of @s3seal/core: the object format, its size arithmetic and the keyring.
+export { CoreError, isCoreError } from './errors.js';
+export type { CoreErrorCode } from './errors.js';
+export { FORMAT_VERSION } from './format/version.js';
+export { algorithmByName, DEFAULT_ALGORITHM } from './format/algorithms.js';
+export type { Algorithm, AlgorithmName } from './format/algorithms.js';
+export {
+  TAG_BYTES,
+  PART_HEADER_BYTES,
+  DEFAULT_CHUNK_SIZE,
+  MIN_CHUNK_SIZE,
+  MAX_CHUNK_SIZE,
+  chunkCount,
+  sealedSize,
+  plaintextSize,
+} from './format/sizes.js';
+export { describeLayout, planRead } from './format/layout.js';
+export type { ObjectLayout, SegmentLayout, ReadPlan } from './format/layout.js';
+export {
+  META,
+  METADATA_PREFIX,
+  USER_METADATA_LIMIT_BYTES,
+  isSealedMetadata,
+  encodeMetadata,
+  decodeMetadata,
+  userMetadataBytes,
+  assertClientMetadataFits,
+} from './format/metadata.js';
+export type { SealedObjectInfo, KekRef, Layout, WrapScheme } from './format/metadata.js';
+export { encodePartHeader, decodePartHeader, PART_SALT_BYTES } from './format/part-header.js';
+export type { PartHeader } from './format/part-header.js';
+export {
+  sealEnvelope,
+  openEnvelope,
+  rewrapEnvelope,
+  singleSegmentKey,
+  partSegmentKey,
+  newPartHeader,
+} from './format/envelope.js';
+export type { SealOptions, SealedEnvelope, RandomBytes } from './format/envelope.js';
+export { EncryptStream } from './format/encrypt-stream.js';
+export type { EncryptStreamOptions } from './format/encrypt-stream.js';
+export { DecryptStream } from './format/decrypt-stream.js';
+export type { DecryptStreamOptions } from './format/decrypt-stream.js';
+export { Keyring, KEK_BYTES, DEFAULT_KEYRING_ID, ACTIVE_ENTRY } from './keyring/keyring.js';
+export { sealBuffer, openBuffer } from './format/buffers.js';
