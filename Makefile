@@ -10,7 +10,7 @@ NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 NODE_ESM := node --experimental-vm-modules node_modules/jest/bin/jest.js
 
-.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean
+.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -49,6 +49,9 @@ test: setup test-deps ## everything CI runs: unit and integration tests
 
 run: setup test-deps ## start MinIO and Valkey locally until Ctrl-C (the proxy joins in the proxy issue)
 	npm run --silent build && node packages/testkit/dist/cli.js
+
+format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a deliberate format change)
+	S3SEAL_WRITE_VECTORS=1 $(NODE_ESM) --selectProjects unit packages/core/src/format/vectors.test.ts
 
 clean: ## remove build outputs (not the binary cache)
 	npm run --silent clean || true

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { CoreError } from '../errors.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { DecryptStream } from './decrypt-stream.js';
 import { EncryptStream } from './encrypt-stream.js';
@@ -44,6 +45,13 @@ export async function openBuffer(
 ): Promise<Buffer> {
   const { info, dek } = openEnvelope(keyring, metadata, objectKey);
   const layout = describeLayout(info.chunkSize, [{ plaintextSize: info.plaintextSize ?? 0, headerBytes: 0 }]);
+  // The stored length must be the one the metadata implies: extra bytes are an extension.
+  if (sealed.length !== layout.sealedSize) {
+    throw new CoreError(
+      'S3SEAL_CIPHERTEXT_INVALID',
+      `the stored object is ${sealed.length} bytes; its metadata implies ${layout.sealedSize}`,
+    );
+  }
   const plan = range ? planRead(layout, range.start, range.end) : planRead(layout);
   const key = singleSegmentKey(info, dek);
   const decrypt = new DecryptStream({ algorithm: info.algorithm, layout, plan, segmentKey: () => key });
