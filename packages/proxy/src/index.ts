@@ -1,1 +1,2 @@
-export { FORMAT_VERSION } from '@s3seal/core';
+export { readKeyringDirectory, WatchedKeyring } from './keyring/keyring-directory.js';
+export type { KeyringWatchOptions } from './keyring/keyring-directory.js';
