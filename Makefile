@@ -8,7 +8,7 @@ SHELL := /bin/bash
 export S3SEAL_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/s3seal
 NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
-NODE_ESM := node --experimental-vm-modules node_modules/jest/bin/jest.js
+JEST := bash scripts/run-jest.sh
 
 .PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors
 
@@ -39,19 +39,19 @@ test-deps: ## build or find MinIO, etcd, kube-apiserver; install redis-server
 	bash scripts/test-deps.sh
 
 test-unit: setup ## unit tests only (no servers)
-	$(NODE_ESM) --selectProjects unit
+	$(JEST) --selectProjects unit
 
 test-integration: setup test-deps ## integration tests against real servers
-	$(NODE_ESM) --selectProjects integration
+	$(JEST) --selectProjects integration
 
 test: setup test-deps ## everything CI runs: unit and integration tests
-	$(NODE_ESM)
+	$(JEST)
 
 run: setup test-deps ## start MinIO and Valkey locally until Ctrl-C (the proxy joins in the proxy issue)
 	npm run --silent build && node packages/testkit/dist/cli.js
 
 format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a deliberate format change)
-	S3SEAL_WRITE_VECTORS=1 $(NODE_ESM) --selectProjects unit packages/core/src/format/vectors.test.ts
+	S3SEAL_WRITE_VECTORS=1 $(JEST) --selectProjects unit --testPathPatterns format/vectors
 
 clean: ## remove build outputs (not the binary cache)
 	npm run --silent clean || true
