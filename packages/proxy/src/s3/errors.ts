@@ -33,6 +33,7 @@ export const S3_ERRORS = {
     status: 403,
     message: 'The operation is not valid for the current state of the object.',
   },
+  InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable.' },
   InvalidRequest: { status: 400, message: 'Invalid request.' },
   MalformedXML: {
@@ -100,7 +101,8 @@ export type S3ErrorCode = keyof typeof S3_ERRORS;
 
 export class S3Error extends Error {
   override readonly name = 'S3Error';
-  readonly code: S3ErrorCode;
+  /** One of S3_ERRORS, or (for an upstream error relayed as is) the backend's own code. */
+  readonly code: string;
   readonly status: number;
   /** Extra XML elements S3 includes for some codes (e.g. StringToSign, ServerTime). */
   readonly fields: Readonly<Record<string, string>>;
@@ -118,6 +120,14 @@ export class S3Error extends Error {
     this.status = options?.status ?? S3_ERRORS[code].status;
     this.fields = options?.fields ?? {};
   }
+}
+
+/** An error the backend answered, relayed to the client with its own code and status. */
+export function upstreamS3Error(code: string, status: number, message: string): S3Error {
+  const known = code in S3_ERRORS ? (code as S3ErrorCode) : 'InternalError';
+  const err = new S3Error(known, message, { status });
+  if (known !== code) Object.defineProperty(err, 'code', { value: code });
+  return err;
 }
 
 export function isS3Error(err: unknown, code?: S3ErrorCode): err is S3Error {

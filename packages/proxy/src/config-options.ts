@@ -1,0 +1,175 @@
+/**
+ * Every proxy option, once: its key in a config file, its environment variable, its flag,
+ * type, default and why you would change it. config.ts reads the three sources from this
+ * table and packages/proxy/README.md documents it (a test keeps the two in step).
+ */
+export type OptionType = 'string' | 'integer' | 'boolean' | 'list';
+
+export interface OptionSpec {
+  readonly key: string;
+  readonly env: string;
+  readonly type: OptionType;
+  readonly default?: string | number | boolean | readonly string[];
+  readonly choices?: readonly string[];
+  readonly secret?: boolean;
+  readonly describe: string;
+}
+
+export const OPTIONS = [
+  {
+    key: 'listen',
+    env: 'S3SEAL_LISTEN',
+    type: 'string',
+    default: '127.0.0.1:8080',
+    describe: 'address:port the proxy serves S3 on; loopback by default so only the pod (or host) reaches it',
+  },
+  {
+    key: 'upstream',
+    env: 'S3SEAL_UPSTREAM',
+    type: 'string',
+    describe: 'URL of the S3 backend, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000',
+  },
+  {
+    key: 'region',
+    env: 'S3SEAL_REGION',
+    type: 'string',
+    default: 'us-east-1',
+    describe: 'region the upstream requests are signed for',
+  },
+  {
+    key: 'upstreamPathStyle',
+    env: 'S3SEAL_UPSTREAM_PATH_STYLE',
+    type: 'boolean',
+    default: true,
+    describe: 'address the upstream as host/bucket/key (true) or bucket.host/key (false)',
+  },
+  {
+    key: 'accessKeyId',
+    env: 'AWS_ACCESS_KEY_ID',
+    type: 'string',
+    describe: 'upstream access key id (the standard AWS variable)',
+  },
+  {
+    key: 'secretAccessKey',
+    env: 'AWS_SECRET_ACCESS_KEY',
+    type: 'string',
+    secret: true,
+    describe: 'upstream secret access key (the standard AWS variable)',
+  },
+  {
+    key: 'sessionToken',
+    env: 'AWS_SESSION_TOKEN',
+    type: 'string',
+    secret: true,
+    describe: 'upstream session token, for temporary credentials',
+  },
+  {
+    key: 'upstreamCredentialsFile',
+    env: 'S3SEAL_UPSTREAM_CREDENTIALS_FILE',
+    type: 'string',
+    describe:
+      'JSON or YAML file with accessKeyId, secretAccessKey (and sessionToken), instead of the variables; re-read on change',
+  },
+  {
+    key: 'clientCredentialsFile',
+    env: 'S3SEAL_CLIENT_CREDENTIALS_FILE',
+    type: 'string',
+    describe:
+      'JSON or YAML list of {accessKeyId, secretAccessKey} that clients may sign with; default: the upstream pair, so an app changes only its endpoint',
+  },
+  {
+    key: 'kekDir',
+    env: 'S3SEAL_KEK_DIR',
+    type: 'string',
+    describe:
+      'keyring directory (files v1, v2, … and active), e.g. a mounted Secret; without it the keyring comes from S3SEAL_KEK_V<n> and S3SEAL_KEK_ACTIVE',
+  },
+  {
+    key: 'keyringId',
+    env: 'S3SEAL_KEYRING_ID',
+    type: 'string',
+    default: 'default',
+    describe: 'name recorded in each object; a proxy refuses objects of another keyring',
+  },
+  {
+    key: 'chunkSize',
+    env: 'S3SEAL_CHUNK_SIZE',
+    type: 'integer',
+    default: 65536,
+    describe:
+      'plaintext bytes per encrypted chunk; larger lowers overhead, smaller makes ranged reads cheaper',
+  },
+  {
+    key: 'algorithm',
+    env: 'S3SEAL_ALGORITHM',
+    type: 'string',
+    default: 'AES256GCM',
+    choices: ['AES256GCM', 'CHACHA20POLY1305'],
+    describe: 'AEAD for new objects; ChaCha20-Poly1305 for CPUs without AES instructions',
+  },
+  {
+    key: 'bindObjectKey',
+    env: 'S3SEAL_BIND_OBJECT_KEY',
+    type: 'boolean',
+    default: true,
+    describe:
+      'bind each data key to its object key so objects cannot be swapped in the bucket (see docs/FORMAT.md)',
+  },
+  {
+    key: 'buckets',
+    env: 'S3SEAL_BUCKETS',
+    type: 'list',
+    default: ['*'],
+    describe: 'buckets to encrypt: names or globs (* and ?), comma-separated',
+  },
+  {
+    key: 'otherBuckets',
+    env: 'S3SEAL_OTHER_BUCKETS',
+    type: 'string',
+    default: 'reject',
+    choices: ['reject', 'passthrough'],
+    describe:
+      'what a request for a bucket outside `buckets` gets: refused (AccessDenied) or forwarded unencrypted',
+  },
+  {
+    key: 'legacy',
+    env: 'S3SEAL_LEGACY',
+    type: 'string',
+    default: 'reject',
+    choices: ['reject', 'passthrough'],
+    describe:
+      'what a GET of an object without s3seal metadata gets: refused, or served as stored (for migrating existing buckets)',
+  },
+  {
+    key: 'maxPutBytes',
+    env: 'S3SEAL_MAX_PUT_BYTES',
+    type: 'integer',
+    default: 5 * 1024 ** 3,
+    describe: 'largest single PUT body (S3 allows 5 GiB); larger gets EntityTooLarge',
+  },
+  {
+    key: 'insecureUpstream',
+    env: 'S3SEAL_INSECURE_UPSTREAM',
+    type: 'boolean',
+    default: false,
+    describe:
+      'allow plain http to a non-loopback upstream (logs a warning at start); ciphertext still, but credentials and metadata travel in clear',
+  },
+  {
+    key: 'virtualHostDomains',
+    env: 'S3SEAL_VIRTUAL_HOST_DOMAINS',
+    type: 'list',
+    default: ['localhost'],
+    describe: 'domains under which bucket.<domain> requests are virtual-hosted style',
+  },
+  {
+    key: 'logLevel',
+    env: 'S3SEAL_LOG_LEVEL',
+    type: 'string',
+    default: 'info',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    describe: 'log level',
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionKey = (typeof OPTIONS)[number]['key'];

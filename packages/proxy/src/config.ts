@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import yargs from 'yargs';
+import { OPTIONS } from './config-options.js';
+import type { OptionKey, OptionSpec } from './config-options.js';
+
+/** A secret string that never prints: logs and errors show `[redacted]`. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
+
+export interface ProxyConfig {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly upstream: URL;
+  readonly region: string;
+  readonly upstreamPathStyle: boolean;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: Secret | undefined;
+  readonly sessionToken: Secret | undefined;
+  readonly upstreamCredentialsFile: string | undefined;
+  readonly clientCredentialsFile: string | undefined;
+  readonly kekDir: string | undefined;
+  readonly keyringId: string;
+  readonly chunkSize: number;
+  readonly algorithm: 'AES256GCM' | 'CHACHA20POLY1305';
+  readonly bindObjectKey: boolean;
+  readonly buckets: readonly string[];
+  readonly otherBuckets: 'reject' | 'passthrough';
+  readonly legacy: 'reject' | 'passthrough';
+  readonly maxPutBytes: number;
+  readonly insecureUpstream: boolean;
+  readonly virtualHostDomains: readonly string[];
+  readonly logLevel: string;
+  /** The keyring variables (S3SEAL_KEK_*) when no directory is set; read here so nothing else reads env. */
+  readonly keyringEnv: Readonly<Record<string, string>>;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'S3SEAL_CONFIG_INVALID';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Raw = Partial<Record<OptionKey, unknown>>;
+
+const flagName = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The yargs parser for `s3seal-proxy`: one flag per option, documented from the table. */
+export function buildCli(argv: readonly string[]): ReturnType<typeof yargs> {
+  let cli = yargs([...argv])
+    .scriptName('s3seal-proxy')
+    .usage(
+      '$0 [options]\n\nAn S3 proxy that encrypts object bodies on the way in and decrypts them on the way out.\nEvery option is also an environment variable and a config-file key; flags win over the environment, the environment over the file.',
+    )
+    .option('config', { type: 'string', describe: 'JSON or YAML config file (env: S3SEAL_CONFIG)' })
+    .strict()
+    .help()
+    .version(false)
+    .wrap(110);
+  for (const spec of OPTIONS as readonly OptionSpec[]) {
+    cli = cli.option(flagName(spec.key), {
+      type: spec.type === 'integer' ? 'number' : spec.type === 'list' ? 'string' : spec.type,
+      describe: `${spec.describe} (env: ${spec.env}${spec.default === undefined ? '' : `; default: ${String(spec.default)}`})`,
+      ...(spec.choices ? { choices: [...spec.choices] } : {}),
+    });
+  }
+  return cli;
+}
+
+/**
+ * Reads the options from a config file, the environment and flags (in rising precedence),
+ * validates all of them and reports every problem at once. Nothing else reads process.env.
+ */
+export function loadConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ProxyConfig {
+  const flags = buildCli(argv).parseSync() as Record<string, unknown>;
+  const problems: string[] = [];
+  const configPath = (flags['config'] as string | undefined) ?? env['S3SEAL_CONFIG'];
+  const file = configPath === undefined ? {} : readConfigFile(configPath, problems);
+
+  const raw: Raw = {};
+  for (const spec of OPTIONS as readonly OptionSpec[]) {
+    const fromFlag = flags[flagName(spec.key)];
+    const fromEnv = env[spec.env];
+    const fromFile = file[spec.key];
+    const value =
+      fromFlag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? fromFile ?? spec.default;
+    raw[spec.key as OptionKey] = value === undefined ? undefined : coerce(spec, value, problems);
+  }
+  const known = new Set<string>(OPTIONS.map((o) => o.key));
+  for (const key of Object.keys(file))
+    if (!known.has(key)) problems.push(`${configPath}: unknown key "${key}"`);
+
+  const listen = String(raw.listen);
+  const match = /^(.*):(\d{1,5})$/.exec(listen);
+  const listenHost = match?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
+  const listenPort = Number(match?.[2] ?? NaN);
+  if (!match || listenPort > 65535) problems.push(`listen "${listen}" is not address:port`);
+
+  let upstream = new URL('http://invalid.invalid');
+  const upstreamText = raw.upstream as string | undefined;
+  if (upstreamText === undefined) problems.push('upstream is required (S3SEAL_UPSTREAM or --upstream)');
+  else {
+    try {
+      upstream = new URL(upstreamText);
+      if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:')
+        problems.push(`upstream must be http(s), not ${upstream.protocol}`);
+    } catch {
+      problems.push(`upstream "${upstreamText}" is not a URL`);
+    }
+  }
+  if (upstream.protocol === 'http:' && !isLoopback(upstream.hostname) && raw.insecureUpstream !== true) {
+    problems.push(
+      `upstream ${upstream.origin} is plain http to a non-loopback host; use https, or set S3SEAL_INSECURE_UPSTREAM=true`,
+    );
+  }
+  if (
+    raw.upstreamCredentialsFile === undefined &&
+    (raw.accessKeyId === undefined || raw.secretAccessKey === undefined)
+  ) {
+    problems.push(
+      'upstream credentials are required: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or S3SEAL_UPSTREAM_CREDENTIALS_FILE',
+    );
+  }
+  const keyringEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (name.startsWith('S3SEAL_KEK_') && value !== undefined) keyringEnv[name] = value;
+  if (raw.kekDir === undefined && keyringEnv['S3SEAL_KEK_ACTIVE'] === undefined) {
+    problems.push('a keyring is required: S3SEAL_KEK_DIR, or S3SEAL_KEK_V<n> and S3SEAL_KEK_ACTIVE');
+  }
+  const chunkSize = raw.chunkSize as number;
+  if (chunkSize < 4096 || chunkSize > 16 * 1024 * 1024)
+    problems.push(`chunkSize ${chunkSize} is outside 4096..16777216`);
+  const maxPutBytes = raw.maxPutBytes as number;
+  if (maxPutBytes < 0) problems.push('maxPutBytes must be at least 0');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    listenHost,
+    listenPort,
+    upstream,
+    region: raw.region as string,
+    upstreamPathStyle: raw.upstreamPathStyle as boolean,
+    accessKeyId: raw.accessKeyId as string | undefined,
+    secretAccessKey:
+      raw.secretAccessKey === undefined ? undefined : new Secret(raw.secretAccessKey as string),
+    sessionToken: raw.sessionToken === undefined ? undefined : new Secret(raw.sessionToken as string),
+    upstreamCredentialsFile: raw.upstreamCredentialsFile as string | undefined,
+    clientCredentialsFile: raw.clientCredentialsFile as string | undefined,
+    kekDir: raw.kekDir as string | undefined,
+    keyringId: raw.keyringId as string,
+    chunkSize,
+    algorithm: raw.algorithm as ProxyConfig['algorithm'],
+    bindObjectKey: raw.bindObjectKey as boolean,
+    buckets: Object.freeze([...(raw.buckets as string[])]),
+    otherBuckets: raw.otherBuckets as ProxyConfig['otherBuckets'],
+    legacy: raw.legacy as ProxyConfig['legacy'],
+    maxPutBytes,
+    insecureUpstream: raw.insecureUpstream as boolean,
+    virtualHostDomains: Object.freeze([...(raw.virtualHostDomains as string[])]),
+    logLevel: raw.logLevel as string,
+    keyringEnv: Object.freeze(keyringEnv),
+  });
+}
+
+function readConfigFile(path: string, problems: string[]): Record<string, unknown> {
+  try {
+    const parsed: unknown = parseYaml(readFileSync(path, 'utf8')); // YAML is a superset of JSON
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push(`${path}: expected a mapping of options`);
+      return {};
+    }
+    return parsed as Record<string, unknown>;
+  } catch (err: unknown) {
+    problems.push(`${path}: ${(err as Error).message}`);
+    return {};
+  }
+}
+
+function coerce(spec: OptionSpec, value: unknown, problems: string[]): unknown {
+  const name = `${spec.key} (${spec.env})`;
+  switch (spec.type) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      problems.push(`${name} must be true or false, not ${JSON.stringify(value)}`);
+      return undefined;
+    case 'integer': {
+      const n = typeof value === 'number' ? value : /^\d+$/.test(String(value)) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n))
+        problems.push(`${name} must be a whole number, not ${JSON.stringify(value)}`);
+      return n;
+    }
+    case 'list': {
+      const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
+      return items.map((s) => s.trim()).filter((s) => s !== '');
+    }
+    default: {
+      const text = String(value);
+      if (spec.choices && !spec.choices.includes(text)) {
+        problems.push(`${name} must be one of ${spec.choices.join(', ')}, not ${JSON.stringify(text)}`);
+      }
+      return text;
+    }
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\./.test(hostname);
+}
