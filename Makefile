@@ -55,4 +55,4 @@ format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a del
 
 clean: ## remove build outputs (not the binary cache)
 	npm run --silent clean || true
-	rm -rf coverage .cache/run
+	rm -rf coverage .cache/rig

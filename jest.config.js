@@ -32,6 +32,8 @@ export default {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'],
+      // Keeps server logs of failed files and kills any server a suite left running.
+      testEnvironment: '<rootDir>/packages/testkit/jest-environment.js',
       testTimeout: 120_000,
     },
   ],

@@ -1,1 +1,7 @@
-export {};
+export { findBinary, type BinaryName } from './binaries.js';
+export { RigError, ServerStartError, type RigErrorCode } from './errors.js';
+export { startKubeApi, type KubeApi, type StartKubeApiOptions } from './kube-api.js';
+export { startMinio, type MinioServer, type StartMinioOptions } from './minio.js';
+export { freePort } from './ports.js';
+export { startRig, type Rig, type RigOptions } from './rig.js';
+export { startValkey, type StartValkeyOptions, type ValkeyServer } from './valkey.js';

@@ -1,0 +1,78 @@
+import { selectRigBackend } from './backend.js';
+import { findBinary } from './binaries.js';
+import { RigError } from './errors.js';
+import { freePort, retryOnPortClash } from './ports.js';
+import { redisPing } from './probes.js';
+import { startServerProcess } from './process.js';
+import { createRunDir } from './run-dir.js';
+
+export interface ValkeyServer {
+  /** `redis://host:port`, what ioredis and the proxy's VALKEY_URL take. */
+  url: string;
+  host: string;
+  port: number;
+  /** Undefined when the server is not a child process of this one (VALKEY_URL, container backend). */
+  pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartValkeyOptions {
+  /** Use the server named by VALKEY_URL when set (default true); false always starts one. */
+  allowExternal?: boolean;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts redis-server (Valkey speaks the same protocol) on a free loopback port, without persistence.
+ * With VALKEY_URL set, returns that server instead and stop() leaves it running.
+ */
+export async function startValkey(options: StartValkeyOptions = {}): Promise<ValkeyServer> {
+  const externalUrl = process.env.VALKEY_URL;
+  if ((options.allowExternal ?? true) && externalUrl !== undefined && externalUrl !== '') {
+    return {
+      ...parseValkeyUrl(externalUrl),
+      url: externalUrl,
+      pid: undefined,
+      stop: () => Promise.resolve(),
+    };
+  }
+  if (selectRigBackend() === 'containers') {
+    const { startValkeyContainer } = await import('./containers.js');
+    return startValkeyContainer(options);
+  }
+  return startValkeyProcess(options);
+}
+
+/** Host and port of a `redis://` / `rediss://` URL (port 6379 when absent). */
+export function parseValkeyUrl(url: string): { host: string; port: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (err: unknown) {
+    throw new RigError('S3SEAL_RIG_BAD_VALKEY_URL', `VALKEY_URL=${url} is not a URL`, { cause: err });
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new RigError('S3SEAL_RIG_BAD_VALKEY_URL', `VALKEY_URL=${url}: expected redis:// or rediss://`);
+  }
+  // URL keeps IPv6 literals bracketed; sockets want them bare.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+  return { host, port: parsed.port === '' ? 6379 : Number(parsed.port) };
+}
+
+async function startValkeyProcess(options: StartValkeyOptions): Promise<ValkeyServer> {
+  const binary = findBinary('redis-server');
+  const host = '127.0.0.1';
+  return retryOnPortClash(async () => {
+    const runDir = await createRunDir('redis');
+    const port = await freePort();
+    const server = await startServerProcess({
+      name: 'redis-server',
+      command: binary,
+      args: ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', runDir],
+      runDir,
+      isReady: (signal) => redisPing(host, port, signal),
+      readyTimeoutMs: options.readyTimeoutMs,
+    });
+    return { url: `redis://${host}:${port}`, host, port, pid: server.pid, stop: server.stop };
+  });
+}
