@@ -47,8 +47,8 @@ test-integration: setup test-deps ## integration tests against real servers
 test: setup test-deps ## everything CI runs: unit and integration tests
 	$(JEST)
 
-run: setup test-deps ## start MinIO and Valkey locally until Ctrl-C (the proxy joins in the proxy issue)
-	npm run --silent build && node packages/testkit/dist/cli.js
+run: setup test-deps ## start MinIO, Valkey and the s3seal proxy locally (Ctrl-C stops them)
+	npm run --silent build && node packages/cli/dist/main.js dev
 
 format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a deliberate format change)
 	S3SEAL_WRITE_VECTORS=1 $(JEST) --selectProjects unit --testPathPatterns format/vectors

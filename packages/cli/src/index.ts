@@ -1,1 +1,1 @@
-export { FORMAT_VERSION } from '@s3seal/core';
+export { writeNewKeyring } from './commands/keygen.js';

@@ -1,6 +1,19 @@
 #!/usr/bin/env node
-// Placeholder entry point: commands arrive with the operations issue.
-import { FORMAT_VERSION } from '@s3seal/core';
+// s3seal: the command-line tool. Each command lives in commands/ and stays thin.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { devCommand } from './commands/dev.js';
+import { keygenCommand } from './commands/keygen.js';
 
-process.stderr.write(`s3seal (object format v${FORMAT_VERSION}): not implemented yet\n`);
-process.exitCode = 2;
+await yargs(hideBin(process.argv))
+  .scriptName('s3seal')
+  .command(devCommand)
+  .command(keygenCommand)
+  .demandCommand(1, 'name a command; see --help')
+  .strict()
+  .help()
+  .fail((message, err) => {
+    process.stderr.write(`s3seal: ${err?.message ?? message}\n`);
+    process.exit(2);
+  })
+  .parseAsync();

@@ -74,7 +74,7 @@ export function buildCli(argv: readonly string[]): ReturnType<typeof yargs> {
     .strict()
     .help()
     .version(false)
-    .wrap(110);
+    .wrap(Math.min(120, yargs().terminalWidth()));
   for (const spec of OPTIONS as readonly OptionSpec[]) {
     cli = cli.option(flagName(spec.key), {
       type: spec.type === 'integer' ? 'number' : spec.type === 'list' ? 'string' : spec.type,

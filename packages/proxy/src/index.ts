@@ -1,2 +1,6 @@
 export { readKeyringDirectory, WatchedKeyring } from './keyring/keyring-directory.js';
 export type { KeyringWatchOptions } from './keyring/keyring-directory.js';
+export { loadConfig, ConfigError } from './config.js';
+export type { ProxyConfig } from './config.js';
+export { startProxy } from './proxy.js';
+export type { RunningProxy } from './proxy.js';

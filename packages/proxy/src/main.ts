@@ -1,6 +1,21 @@
 #!/usr/bin/env node
-// Placeholder entry point: the proxy itself arrives with the proxy issue.
-import { FORMAT_VERSION } from '@s3seal/core';
+// s3seal-proxy: reads the configuration, starts the proxy, stops it on SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from './config.js';
+import { startProxy } from './proxy.js';
 
-process.stderr.write(`s3seal-proxy (object format v${FORMAT_VERSION}): not implemented yet\n`);
-process.exitCode = 2;
+async function main(): Promise<void> {
+  const config = loadConfig(process.argv.slice(2), process.env);
+  const proxy = await startProxy(config);
+  const stop = (): void => {
+    void proxy.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `s3seal-proxy: ${err instanceof ConfigError ? err.message : String((err as Error).stack ?? err)}\n`,
+  );
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

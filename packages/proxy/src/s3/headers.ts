@@ -11,6 +11,7 @@ import { METADATA_PREFIX } from '@s3seal/core';
 /** Headers of a write that describe the object, not its bytes: forwarded as they are. */
 const OBJECT_WRITE_HEADERS: ReadonlySet<string> = new Set([
   'content-type',
+  'content-encoding',
   'cache-control',
   'content-disposition',
   'content-language',
@@ -107,6 +108,14 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+function withoutAwsChunked(value: string): string {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '' && v.toLowerCase() !== 'aws-chunked')
+    .join(',');
+}
+
 /** Client metadata (`x-amz-meta-*`) as names without the prefix. Empty values are kept out. */
 export function clientMetadata(headers: HeaderBag): Record<string, string> {
   const out: Record<string, string> = {};
@@ -121,7 +130,9 @@ export function clientMetadata(headers: HeaderBag): Record<string, string> {
 function pick(headers: HeaderBag, allowed: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    const text = single(value);
+    let text = single(value);
+    // aws-chunked is the framing of this request's body, not an encoding of the object.
+    if (name === 'content-encoding' && text !== undefined) text = withoutAwsChunked(text);
     // Backends such as Backblaze B2 reject empty optional headers: never forward one.
     if (text === undefined || text === '' || !allowed.has(name)) continue;
     out[name] = text;

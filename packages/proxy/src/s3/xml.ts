@@ -11,7 +11,9 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: false,
+  // Backends write characters of keys as numeric references (MinIO: "&#34;" in ETags); decode
+  // them, so the builder writes each character back exactly once.
+  htmlEntities: true,
 });
 
 const builder = new XMLBuilder({

@@ -52,3 +52,13 @@ const STATUS_CODES: Record<number, string> = {
   500: 'InternalError',
   503: 'SlowDown',
 };
+
+/**
+ * Lets go of a response body that will not be read (any more): the connection is closed
+ * rather than drained. An abort error on the way is expected and swallowed.
+ */
+export function discardBody(body: UpstreamResponse['body']): void {
+  if (body.readableEnded || body.destroyed) return;
+  body.on('error', () => undefined);
+  body.destroy();
+}

@@ -1,0 +1,36 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Keyring } from '@s3seal/core';
+import type { Logger } from 'pino';
+import type { RawRequest, VerifiedRequest } from './auth/index.js';
+import type { ProxyConfig } from './config.js';
+import type { S3Action } from './router.js';
+import type { RequestTarget } from './s3/request-target.js';
+import type { UpstreamClient } from './upstream/upstream-client.js';
+
+/** Long-lived services a handler works through; built once in main.ts. */
+export interface ProxyServices {
+  readonly config: ProxyConfig;
+  readonly upstream: UpstreamClient;
+  /** The current keyring (it follows its directory, so ask per request). */
+  readonly keyring: () => Keyring;
+  readonly log: Logger;
+  /** Whether a bucket's objects are encrypted (S3SEAL_BUCKETS). */
+  readonly isEncryptedBucket: (bucket: string) => boolean;
+}
+
+/** One verified request on its way through a handler. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly raw: RawRequest;
+  readonly verified: VerifiedRequest;
+  readonly target: RequestTarget;
+  readonly action: S3Action;
+  /** Whether this bucket's objects are encrypted (else the request passes through as is). */
+  readonly isEncrypted: boolean;
+  /** Aborted when the client goes away, so the upstream call stops too. */
+  readonly signal: AbortSignal;
+}
+
+export type Handler = (ctx: RequestContext, services: ProxyServices) => Promise<void>;

@@ -1,0 +1,196 @@
+import { Readable } from 'node:stream';
+import type { Transform } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import {
+  assertClientMetadataFits,
+  EncryptStream,
+  sealedSize,
+  sealEnvelope,
+  singleSegmentKey,
+} from '@s3seal/core';
+import type { SealedEnvelope } from '@s3seal/core';
+import { createPayloadVerifier, declaredPlaintextLength } from '../auth/index.js';
+import type { Handler, ProxyServices, RequestContext } from '../context.js';
+import { S3Error } from '../s3/errors.js';
+import { clientMetadata, headerValue, objectWriteHeaders } from '../s3/headers.js';
+import { throwUpstreamError } from '../upstream/read-response.js';
+import type { UpstreamResponse } from '../upstream/upstream-client.js';
+import { forwardUnencrypted } from './forward.js';
+
+/**
+ * PutObject: the body is verified, sealed and streamed to the backend in one pass, with the
+ * sealed length known up front. A body no larger than one chunk is read first, so its MD5 is
+ * in the metadata and its ETag is the plaintext MD5 (see docs/FORMAT.md §5).
+ */
+export const handlePutObject: Handler = async (ctx, services) => {
+  if (!ctx.isEncrypted) return forwardUnencrypted(ctx, services);
+  const { config } = services;
+  const plaintextSize = declaredPlaintextLength(ctx.raw, ctx.verified);
+  if (plaintextSize > config.maxPutBytes) {
+    throw new S3Error(
+      'EntityTooLarge',
+      `objects through this proxy are limited to ${config.maxPutBytes} bytes in one PUT`,
+    );
+  }
+  const clientMd5 = parseContentMd5(headerValue(ctx.req.headers, 'content-md5'));
+  const isSmall = plaintextSize <= config.chunkSize;
+  // MD5 costs about half as much CPU as the encryption: computed only where it is stored.
+  const verifier = createPayloadVerifier(ctx.raw, ctx.verified, { computeMd5: isSmall });
+
+  // Small bodies: read (at most one chunk, verified) so the MD5 goes into the metadata.
+  let body: Buffer | undefined;
+  if (isSmall) {
+    const parts: Buffer[] = [];
+    await pipeline(ctx.req, verifier, async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) parts.push(chunk);
+    });
+    body = Buffer.concat(parts);
+  }
+  const md5Hex = verifier.result?.md5Hex;
+  const md5 = body && md5Hex !== undefined ? Buffer.from(md5Hex, 'hex') : clientMd5;
+  const headers = objectWriteHeaders(ctx.req.headers);
+  const { envelope, up } = await uploadSealed(ctx, services, {
+    plaintext: body ? Readable.from([body]) : ctx.req,
+    verifier: body ? undefined : verifier,
+    plaintextSize,
+    plaintextMd5: md5,
+    headers,
+    userMetadata: clientMetadata(ctx.req.headers),
+  });
+  respond(ctx, envelope, up);
+};
+
+export interface SealedUpload {
+  /** Plaintext source: the request body, an in-memory body, or a decrypting stream (copies). */
+  readonly plaintext: Readable;
+  /** A stage between source and encryption that verifies the client's body. */
+  readonly verifier?: Transform | undefined;
+  readonly plaintextSize: number;
+  readonly plaintextMd5: Buffer | undefined;
+  /** Headers describing the object (content type, tagging, …), without metadata. */
+  readonly headers: Record<string, string>;
+  readonly userMetadata: Record<string, string>;
+}
+
+/**
+ * Seals a plaintext stream for the request's object and PUTs it upstream with its length
+ * known up front. Used by PutObject and by copies that must re-encrypt.
+ */
+export async function uploadSealed(
+  ctx: RequestContext,
+  services: ProxyServices,
+  upload: SealedUpload,
+): Promise<{ envelope: SealedEnvelope; up: UpstreamResponse }> {
+  const { config } = services;
+  const envelope = sealEnvelope(services.keyring(), {
+    objectKey: ctx.target.key!,
+    layout: 'single',
+    plaintextSize: upload.plaintextSize,
+    plaintextMd5: upload.plaintextMd5,
+    algorithm: config.algorithm,
+    chunkSize: config.chunkSize,
+    bindObjectKey: config.bindObjectKey,
+  });
+  assertClientMetadataFits(upload.userMetadata, envelope.metadata);
+  const headers = { ...upload.headers };
+  for (const [name, value] of Object.entries(upload.userMetadata)) headers[`x-amz-meta-${name}`] = value;
+  for (const [name, value] of Object.entries(envelope.metadata)) headers[`x-amz-meta-${name}`] = value;
+  headers['content-length'] = String(sealedSize(upload.plaintextSize, config.chunkSize));
+
+  const encrypt = new EncryptStream({
+    algorithm: envelope.info.algorithm,
+    chunkSize: envelope.info.chunkSize,
+    key: singleSegmentKey(envelope.info, envelope.dek),
+    plaintextSize: upload.plaintextSize,
+  });
+  // The source is piped, not pipelined, so that it can be let go of without destroying it:
+  // when the backend refuses early, the client must still get the answer on its connection.
+  const first = upload.verifier ?? encrypt;
+  const stages = upload.verifier ? pipeline(upload.verifier, encrypt) : finished(encrypt);
+  feed(upload.plaintext, first);
+  const up = await sendSealed(ctx, services, headers, encrypt, stages, () => upload.plaintext.unpipe(first));
+  if (up.statusCode >= 300) await throwUpstreamError(up);
+  await up.body.dump();
+  return { envelope, up };
+}
+
+/**
+ * Runs the body pipeline and the upstream request together. If the body fails (bad
+ * signature, checksum, length), the sealed stream is destroyed before its last chunk, the
+ * upstream request is aborted, and the client gets the body's error, not undici's.
+ */
+async function sendSealed(
+  ctx: RequestContext,
+  services: ProxyServices,
+  headers: Record<string, string>,
+  sealed: EncryptStream,
+  stages: Promise<void>,
+  detachSource: () => void,
+): Promise<UpstreamResponse> {
+  let bodyError: unknown;
+  const bodyDone = stages.catch((err: unknown) => {
+    bodyError = err;
+    sealed.destroy(err as Error);
+  });
+  try {
+    const up = await services.upstream.send({
+      method: 'PUT',
+      bucket: ctx.target.bucket,
+      key: ctx.target.key,
+      headers,
+      body: sealed,
+      signal: ctx.signal,
+    });
+    if (up.statusCode >= 300) {
+      // The backend refused before taking the whole body (a failed If-None-Match, a missing
+      // bucket): stop reading the client rather than wait for a body nobody will store.
+      detachSource();
+      sealed.destroy();
+      await bodyDone;
+      return up;
+    }
+    await bodyDone;
+    if (bodyError !== undefined) throw bodyError as Error;
+    return up;
+  } catch (err: unknown) {
+    await bodyDone;
+    throw (bodyError ?? err) as Error;
+  }
+}
+
+/** Pipes a source into the first stage, carrying its failures (a client gone mid-body) along. */
+function feed(source: Readable, into: Transform): void {
+  source.once('error', (err) => into.destroy(err));
+  source.once('close', () => {
+    if (!source.readableEnded)
+      into.destroy(new S3Error('IncompleteBody', 'the body ended before its declared length'));
+  });
+  source.pipe(into);
+}
+
+function respond(ctx: RequestContext, envelope: SealedEnvelope, up: UpstreamResponse): void {
+  const headers: Record<string, string> = {
+    etag: plaintextEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
+    'x-amz-request-id': ctx.requestId,
+    'content-length': '0',
+  };
+  const versionId = headerValue(up.headers, 'x-amz-version-id');
+  if (versionId !== undefined) headers['x-amz-version-id'] = versionId;
+  ctx.res.writeHead(200, headers);
+  ctx.res.end();
+}
+
+/** The ETag clients see: the plaintext MD5 when the object records it, else the backend's. */
+export function plaintextEtag(md5: Buffer | undefined, upstreamEtag: string | undefined): string {
+  if (md5 !== undefined) return `"${md5.toString('hex')}"`;
+  return upstreamEtag ?? '""';
+}
+
+function parseContentMd5(value: string | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length !== 16 || bytes.toString('base64') !== value.trim()) {
+    throw new S3Error('InvalidDigest', 'Content-MD5 is not the base64 encoding of 16 bytes');
+  }
+  return bytes;
+}
