@@ -10,7 +10,7 @@ NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 JEST := bash scripts/run-jest.sh
 
-.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors
+.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors bench bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -46,6 +46,19 @@ test-integration: setup test-deps ## integration tests against real servers
 
 test: setup test-deps ## everything CI runs: unit and integration tests
 	$(JEST)
+
+# Not part of `make test`: minutes of load on every core. Run it on a quiet machine.
+bench: setup ## benchmarks, direct MinIO vs s3seal (~15 min): writes bench/results.json and docs/BENCHMARKS.md
+	bash scripts/test-deps.sh minio warp
+	npm run --silent build
+	node packages/bench/dist/main.js
+	node packages/bench/dist/render-main.js
+
+bench-quick: setup ## the benchmark harness on tiny sizes, 1 run (checks it; figures go to bench/out/, not committed)
+	bash scripts/test-deps.sh minio warp
+	npm run --silent build
+	node packages/bench/dist/main.js --quick
+	node packages/bench/dist/render-main.js --quick
 
 run: setup test-deps ## start MinIO, Valkey and the s3seal proxy locally (Ctrl-C stops them)
 	npm run --silent build && node packages/cli/dist/main.js dev

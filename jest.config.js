@@ -22,6 +22,9 @@ const shared = {
 };
 
 export default {
+  // A global option: jest ignores testTimeout inside a project. Integration tests start real
+  // servers and drive real clients; unit tests finish in milliseconds either way.
+  testTimeout: 120_000,
   projects: [
     {
       ...shared,
@@ -34,7 +37,6 @@ export default {
       testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'],
       // Keeps server logs of failed files and kills any server a suite left running.
       testEnvironment: '<rootDir>/packages/testkit/jest-environment.js',
-      testTimeout: 120_000,
     },
   ],
 };

@@ -7,12 +7,18 @@
 #   redis-server                 Debian package (installed if missing; the
 #                                system service is stopped: tests start their own)
 #   kubectl                      only checked and reported
+#   clients                      the S3 clients the proxy's client tests drive:
+#                                rclone, s3cmd, restic (Debian packages, installed
+#                                if missing), boto3 (pip, if `import boto3` fails)
+#                                and the aws cli (only checked and reported)
+#   warp                         MinIO's S3 load generator, for `make bench` only
+#                                (not in the default set)
 #
 # Idempotent: a binary is rebuilt only when $S3SEAL_CACHE_DIR/bin/<name>-<version>
 # is missing or does not run. A warm run takes a couple of seconds.
 #
-# Usage: scripts/test-deps.sh [component...]   (default: all of them)
-#   components: minio etcd kube-apiserver redis kubectl
+# Usage: scripts/test-deps.sh [component...]   (default: all of them but warp)
+#   components: minio etcd kube-apiserver redis kubectl clients warp
 # Env:   S3SEAL_CACHE_DIR  (default ${XDG_CACHE_HOME:-$HOME/.cache}/s3seal)
 set -euo pipefail
 
@@ -23,6 +29,8 @@ MINIO_COMMIT="9e49d5e7a648f00e26f2246f4dc28e6b07f8c84a"
 MINIO_MODULE_VERSION="v0.0.0-20251015172955-9e49d5e7a648" # pseudo-version of MINIO_COMMIT
 ETCD_VERSION="v3.6.16"
 KUBE_VERSION="v1.34.4" # staging modules (k8s.io/api, ...) are replaced with v0.34.4
+WARP_VERSION="v1.0.0" # the newest warp tag the module proxy here serves (see deps/README.md)
+WARP_COMMIT="b3452c34f08a0c0055cd6d75bfae85dae18efccc"
 # ------------------------------------------------------------------------------
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -126,6 +134,14 @@ do_kube_apiserver() {
 	ensure_go_bin kube-apiserver "$KUBE_VERSION" "$GO_DEPS/kube-apiserver" . "Kubernetes $KUBE_VERSION" "$ld"
 }
 
+do_warp() {
+	check_pin "$GO_DEPS/warp" github.com/minio/warp "$WARP_VERSION"
+	# The -X flags of warp's .goreleaser.yml, so `warp --version` reports the release.
+	local x=github.com/minio/warp/pkg
+	ensure_go_bin warp "$WARP_VERSION" "$GO_DEPS/warp" github.com/minio/warp "version ${WARP_VERSION#v} " \
+		"-X $x.Version=${WARP_VERSION#v} -X $x.ReleaseTag=$WARP_VERSION -X $x.CommitID=$WARP_COMMIT -X $x.ShortCommitID=${WARP_COMMIT:0:12}"
+}
+
 # ---- Debian packages / tools ---------------------------------------------------
 
 as_root() {
@@ -169,11 +185,75 @@ do_kubectl() {
 	summary kubectl "${ver:-?}" "present $path"
 }
 
+# First line of `<tool> <version args>`, trimmed to the version: "rclone v1.60.1-DEV" -> v1.60.1-DEV.
+# (The whole output is read first: `| head -n 1` would SIGPIPE a chatty tool under pipefail.)
+tool_version() {
+	local out
+	out="$("$@" 2>/dev/null)" || true
+	sed -E 's/^(rclone|restic|s3cmd version|aws-cli\/)[[:space:]]*//; s/[[:space:]].*//' <<<"${out%%$'\n'*}"
+}
+
+CLIENT_DEBS=(rclone s3cmd restic)
+declare -A CLIENT_VERSION_ARGS=([rclone]=version [s3cmd]=--version [restic]=version)
+
+do_clients() {
+	local missing=() name path start ver aws_out="$S3SEAL_CACHE_DIR/.aws-version.$$" aws_pid=""
+	# `aws --version` is the slowest probe (about 0.5 s through a pyenv shim): run it meanwhile.
+	if command -v aws >/dev/null 2>&1; then
+		tool_version aws --version >"$aws_out" &
+		aws_pid=$!
+	fi
+	for name in "${CLIENT_DEBS[@]}"; do
+		command -v "$name" >/dev/null 2>&1 || missing+=("$name")
+	done
+	if [[ ${#missing[@]} -gt 0 ]]; then
+		log "installing ${missing[*]} (Debian packages)"
+		start=$SECONDS
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+		log "installed ${missing[*]} in $((SECONDS - start)) s"
+	fi
+	for name in "${CLIENT_DEBS[@]}"; do
+		path="$(command -v "$name")" || die "$name still missing after apt-get install"
+		ver="$(tool_version "$name" "${CLIENT_VERSION_ARGS[$name]}")"
+		if [[ " ${missing[*]} " == *" $name "* ]]; then
+			log "installed $name ${ver:-?} at $path"
+			summary "$name" "${ver:-?}" "apt     $path"
+		else
+			log "found $name ${ver:-?} at $path"
+			summary "$name" "${ver:-?}" "present $path"
+		fi
+	done
+
+	# boto3 for the python3 the tests run (`python3` on PATH), wherever it comes from.
+	command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH (boto3 tests need it)"
+	if ver="$(python3 -c 'import boto3; print(boto3.__version__)' 2>/dev/null)"; then
+		log "found boto3 $ver for $(command -v python3)"
+		summary boto3 "$ver" "present $(command -v python3)"
+	else
+		log "installing boto3 (pip, for $(command -v python3))"
+		start=$SECONDS
+		python3 -m pip install --quiet boto3 ||
+			die "python3 -m pip install boto3 failed (a Debian python3 refuses pip: install python3-boto3 instead)"
+		ver="$(python3 -c 'import boto3; print(boto3.__version__)')" || die "boto3 still not importable after pip install"
+		log "installed boto3 $ver in $((SECONDS - start)) s"
+		summary boto3 "$ver" "pip     $(command -v python3)"
+	fi
+
+	[[ -n $aws_pid ]] || die "aws cli not found on PATH (pip install awscli, or the Debian package awscli)"
+	wait "$aws_pid" || true
+	path="$(command -v aws)"
+	ver="$(<"$aws_out")"
+	rm -f "$aws_out"
+	log "found aws ${ver:-?} at $path"
+	summary aws "${ver:-?}" "present $path"
+}
+
 # ---- main ---------------------------------------------------------------------
 
 main() {
 	local comps=("$@") c
-	[[ ${#comps[@]} -gt 0 ]] || comps=(minio etcd kube-apiserver redis kubectl)
+	[[ ${#comps[@]} -gt 0 ]] || comps=(minio etcd kube-apiserver redis kubectl clients)
 	mkdir -p "$BIN_DIR"
 
 	# Serialize concurrent runs (they would build the same binaries).
@@ -189,7 +269,9 @@ main() {
 		kube-apiserver) do_kube_apiserver ;;
 		redis | redis-server) do_redis ;;
 		kubectl) do_kubectl ;;
-		*) die "unknown component '$c' (minio etcd kube-apiserver redis kubectl)" ;;
+		clients) do_clients ;;
+		warp) do_warp ;;
+		*) die "unknown component '$c' (minio etcd kube-apiserver redis kubectl clients warp)" ;;
 		esac
 	done
 

@@ -163,6 +163,64 @@ export const OPTIONS = [
     describe: 'domains under which bucket.<domain> requests are virtual-hosted style',
   },
   {
+    key: 'multipart',
+    env: 'S3SEAL_MULTIPART',
+    type: 'string',
+    choices: ['encrypt', 'refuse'],
+    describe:
+      'multipart uploads: encrypted, with in-flight state in Valkey (the default when S3SEAL_VALKEY_URL is set), or refused with NotImplemented (the default without it)',
+  },
+  {
+    key: 'valkeyUrl',
+    env: 'S3SEAL_VALKEY_URL',
+    type: 'string',
+    secret: true,
+    describe:
+      'Valkey (or Redis) holding in-flight multipart uploads: redis://[user:password@]host:port[/db], or rediss:// for TLS; with sentinels or a cluster, the scheme, credentials and db still come from here',
+  },
+  {
+    key: 'valkeySentinels',
+    env: 'S3SEAL_VALKEY_SENTINELS',
+    type: 'list',
+    describe: 'host:port of Valkey sentinels, comma-separated; the URL host is then not used',
+  },
+  {
+    key: 'valkeySentinelName',
+    env: 'S3SEAL_VALKEY_SENTINEL_NAME',
+    type: 'string',
+    describe: 'the primary group the sentinels watch (required with S3SEAL_VALKEY_SENTINELS)',
+  },
+  {
+    key: 'valkeyCluster',
+    env: 'S3SEAL_VALKEY_CLUSTER',
+    type: 'boolean',
+    default: false,
+    describe: "the URL's host is a seed node of a Valkey Cluster (one upload's state stays on one slot)",
+  },
+  {
+    key: 'valkeyTlsCaFile',
+    env: 'S3SEAL_VALKEY_TLS_CA_FILE',
+    type: 'string',
+    describe:
+      'PEM file of the CA that signed the Valkey server certificate (rediss://), when not a public CA',
+  },
+  {
+    key: 'valkeyRequired',
+    env: 'S3SEAL_VALKEY_REQUIRED',
+    type: 'boolean',
+    default: true,
+    describe:
+      'refuse to start when multipart is on and Valkey does not answer; false starts anyway and answers multipart calls with 503 until it does',
+  },
+  {
+    key: 'multipartTtlSeconds',
+    env: 'S3SEAL_MULTIPART_TTL_SECONDS',
+    type: 'integer',
+    default: 7 * 24 * 3600,
+    describe:
+      "how long an upload's state lives after its last part; keep it at least as long as the bucket's AbortIncompleteMultipartUpload rule",
+  },
+  {
     key: 'logLevel',
     env: 'S3SEAL_LOG_LEVEL',
     type: 'string',

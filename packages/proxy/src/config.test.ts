@@ -96,3 +96,44 @@ describe('proxy configuration', () => {
     }
   });
 });
+
+describe('multipart and Valkey configuration', () => {
+  it('refuses multipart without a Valkey URL, and encrypts it with one', () => {
+    expect(loadConfig([], BASE).multipart).toBeUndefined();
+    const config = loadConfig([], { ...BASE, S3SEAL_VALKEY_URL: 'redis://:pw@127.0.0.1:6379/0' });
+    expect(config.multipart).toMatchObject({ ttlSeconds: 604800, isValkeyRequired: true });
+    expect(JSON.stringify(config)).not.toContain('pw');
+    expect(
+      loadConfig([], { ...BASE, S3SEAL_VALKEY_URL: 'redis://127.0.0.1', S3SEAL_MULTIPART: 'refuse' })
+        .multipart,
+    ).toBeUndefined();
+  });
+
+  it('reports inconsistent Valkey options, without echoing the URL', () => {
+    const found = problems(() =>
+      loadConfig([], {
+        ...BASE,
+        S3SEAL_MULTIPART: 'encrypt',
+        S3SEAL_VALKEY_URL: 'http://user:hunter2@valkey:6379',
+        S3SEAL_VALKEY_SENTINELS: 's1:26379,nonsense',
+        S3SEAL_VALKEY_CLUSTER: 'true',
+        S3SEAL_VALKEY_TLS_CA_FILE: '/ca.pem',
+        S3SEAL_MULTIPART_TTL_SECONDS: '5',
+      }),
+    ).join('\n');
+    for (const pattern of [
+      /redis:\/\//,
+      /sentinel "nonsense"/,
+      /SENTINEL_NAME/,
+      /exclude/,
+      /rediss/,
+      /at least 60/,
+    ]) {
+      expect(found).toMatch(pattern);
+    }
+    expect(found).not.toContain('hunter2');
+    expect(problems(() => loadConfig([], { ...BASE, S3SEAL_MULTIPART: 'encrypt' })).join()).toMatch(
+      /S3SEAL_VALKEY_URL/,
+    );
+  });
+});

@@ -47,8 +47,26 @@ export interface ProxyConfig {
   readonly insecureUpstream: boolean;
   readonly virtualHostDomains: readonly string[];
   readonly logLevel: string;
+  /** Encrypted multipart uploads and their Valkey; undefined when multipart is refused. */
+  readonly multipart: MultipartConfig | undefined;
   /** The keyring variables (S3SEAL_KEK_*) when no directory is set; read here so nothing else reads env. */
   readonly keyringEnv: Readonly<Record<string, string>>;
+}
+
+export interface ValkeyConfig {
+  /** redis:// or rediss:// with credentials and db; with sentinels or a cluster, its host is a seed or unused. */
+  readonly url: Secret;
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  readonly sentinelName: string | undefined;
+  readonly isCluster: boolean;
+  readonly tlsCaFile: string | undefined;
+}
+
+export interface MultipartConfig {
+  readonly valkey: ValkeyConfig;
+  readonly ttlSeconds: number;
+  /** Refuse to start while Valkey does not answer (else start and answer multipart calls 503). */
+  readonly isValkeyRequired: boolean;
 }
 
 export class ConfigError extends Error {
@@ -78,8 +96,9 @@ export function buildCli(argv: readonly string[]): ReturnType<typeof yargs> {
   for (const spec of OPTIONS as readonly OptionSpec[]) {
     cli = cli.option(flagName(spec.key), {
       type: spec.type === 'integer' ? 'number' : spec.type === 'list' ? 'string' : spec.type,
-      describe: `${spec.describe} (env: ${spec.env}${spec.default === undefined ? '' : `; default: ${String(spec.default)}`})`,
-      ...(spec.choices ? { choices: [...spec.choices] } : {}),
+      // Choices are checked with the other sources' values in loadConfig, so that a bad flag is
+      // reported with every other problem (yargs would print usage and exit 1 on its own).
+      describe: `${spec.describe} (env: ${spec.env}${spec.choices ? `; one of: ${spec.choices.join(', ')}` : ''}${spec.default === undefined ? '' : `; default: ${String(spec.default)}`})`,
     });
   }
   return cli;
@@ -93,8 +112,13 @@ export function loadConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): ProxyConfig {
-  const flags = buildCli(argv).parseSync() as Record<string, unknown>;
   const problems: string[] = [];
+  // A flag yargs refuses (unknown, under strict) is one more problem, not an exit of its own.
+  const flags = buildCli(argv)
+    .fail((message: string | undefined, err: Error | undefined) => {
+      problems.push((message ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
+    })
+    .parseSync() as Record<string, unknown>;
   const configPath = (flags['config'] as string | undefined) ?? env['S3SEAL_CONFIG'];
   const file = configPath === undefined ? {} : readConfigFile(configPath, problems);
 
@@ -118,18 +142,27 @@ export function loadConfig(
   if (!match || listenPort > 65535) problems.push(`listen "${listen}" is not address:port`);
 
   let upstream = new URL('http://invalid.invalid');
+  // Whether `upstream` is the configured one: a missing or malformed upstream is one problem,
+  // not also a "plain http to a non-loopback host" one about the placeholder.
+  let isUpstreamParsed = false;
   const upstreamText = raw.upstream as string | undefined;
   if (upstreamText === undefined) problems.push('upstream is required (S3SEAL_UPSTREAM or --upstream)');
   else {
     try {
       upstream = new URL(upstreamText);
+      isUpstreamParsed = true;
       if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:')
         problems.push(`upstream must be http(s), not ${upstream.protocol}`);
     } catch {
       problems.push(`upstream "${upstreamText}" is not a URL`);
     }
   }
-  if (upstream.protocol === 'http:' && !isLoopback(upstream.hostname) && raw.insecureUpstream !== true) {
+  if (
+    isUpstreamParsed &&
+    upstream.protocol === 'http:' &&
+    !isLoopback(upstream.hostname) &&
+    raw.insecureUpstream !== true
+  ) {
     problems.push(
       `upstream ${upstream.origin} is plain http to a non-loopback host; use https, or set S3SEAL_INSECURE_UPSTREAM=true`,
     );
@@ -153,6 +186,7 @@ export function loadConfig(
     problems.push(`chunkSize ${chunkSize} is outside 4096..16777216`);
   const maxPutBytes = raw.maxPutBytes as number;
   if (maxPutBytes < 0) problems.push('maxPutBytes must be at least 0');
+  const multipart = multipartConfig(raw, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -180,6 +214,56 @@ export function loadConfig(
     virtualHostDomains: Object.freeze([...(raw.virtualHostDomains as string[])]),
     logLevel: raw.logLevel as string,
     keyringEnv: Object.freeze(keyringEnv),
+    multipart,
+  });
+}
+
+/** The multipart options, checked together: on by default when a Valkey URL is set. */
+function multipartConfig(raw: Raw, problems: string[]): MultipartConfig | undefined {
+  const urlText = raw.valkeyUrl as string | undefined;
+  const mode = (raw.multipart as string | undefined) ?? (urlText === undefined ? 'refuse' : 'encrypt');
+  if (mode !== 'encrypt') return undefined;
+  if (urlText === undefined) {
+    problems.push('multipart encrypt (S3SEAL_MULTIPART) needs S3SEAL_VALKEY_URL for the upload state');
+    return undefined;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(urlText);
+  } catch {
+    // The URL may carry a password: it is not echoed.
+  }
+  if (url?.protocol !== 'redis:' && url?.protocol !== 'rediss:')
+    problems.push('valkeyUrl (S3SEAL_VALKEY_URL) must be a redis:// or rediss:// URL');
+  const sentinels: { host: string; port: number }[] = [];
+  for (const item of (raw.valkeySentinels as string[] | undefined) ?? []) {
+    const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(item);
+    if (!m || Number(m[2]) > 65535) problems.push(`valkey sentinel "${item}" is not host:port`);
+    else sentinels.push({ host: m[1]!, port: Number(m[2]) });
+  }
+  const sentinelName = raw.valkeySentinelName as string | undefined;
+  if (sentinels.length > 0 && sentinelName === undefined)
+    problems.push('S3SEAL_VALKEY_SENTINELS needs S3SEAL_VALKEY_SENTINEL_NAME');
+  if (sentinels.length === 0 && sentinelName !== undefined)
+    problems.push('S3SEAL_VALKEY_SENTINEL_NAME needs S3SEAL_VALKEY_SENTINELS');
+  const isCluster = raw.valkeyCluster as boolean;
+  if (isCluster && sentinels.length > 0)
+    problems.push('S3SEAL_VALKEY_CLUSTER and S3SEAL_VALKEY_SENTINELS exclude each other');
+  const tlsCaFile = raw.valkeyTlsCaFile as string | undefined;
+  if (tlsCaFile !== undefined && url?.protocol !== 'rediss:')
+    problems.push('S3SEAL_VALKEY_TLS_CA_FILE needs a rediss:// S3SEAL_VALKEY_URL');
+  const ttlSeconds = raw.multipartTtlSeconds as number;
+  if (ttlSeconds < 60) problems.push('multipartTtlSeconds must be at least 60');
+  return Object.freeze({
+    valkey: Object.freeze({
+      url: new Secret(urlText),
+      sentinels: Object.freeze(sentinels),
+      sentinelName,
+      isCluster,
+      tlsCaFile,
+    }),
+    ttlSeconds,
+    isValkeyRequired: raw.valkeyRequired as boolean,
   });
 }
 

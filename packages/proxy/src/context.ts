@@ -3,8 +3,10 @@ import type { Keyring } from '@s3seal/core';
 import type { Logger } from 'pino';
 import type { RawRequest, VerifiedRequest } from './auth/index.js';
 import type { ProxyConfig } from './config.js';
+import type { LayoutCache } from './ops/layout-cache.js';
 import type { S3Action } from './router.js';
 import type { RequestTarget } from './s3/request-target.js';
+import type { UploadStateStore } from './state/upload-state-store.js';
 import type { UpstreamClient } from './upstream/upstream-client.js';
 
 /** Long-lived services a handler works through; built once in main.ts. */
@@ -16,6 +18,10 @@ export interface ProxyServices {
   readonly log: Logger;
   /** Whether a bucket's objects are encrypted (S3SEAL_BUCKETS). */
   readonly isEncryptedBucket: (bucket: string) => boolean;
+  /** In-flight multipart uploads (Valkey); undefined when multipart uploads are refused. */
+  readonly uploads: UploadStateStore | undefined;
+  /** Part layouts of multipart objects, per version. */
+  readonly layouts: LayoutCache;
 }
 
 /** One verified request on its way through a handler. */

@@ -2,6 +2,7 @@
 // s3seal-proxy: reads the configuration, starts the proxy, stops it on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
 import { startProxy } from './proxy.js';
+import { ValkeyUnavailableError } from './state/valkey-client.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
@@ -14,8 +15,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  const isExplained = err instanceof ConfigError || err instanceof ValkeyUnavailableError;
   process.stderr.write(
-    `s3seal-proxy: ${err instanceof ConfigError ? err.message : String((err as Error).stack ?? err)}\n`,
+    `s3seal-proxy: ${isExplained ? (err as Error).message : String((err as Error).stack ?? err)}\n`,
   );
   process.exit(err instanceof ConfigError ? 2 : 1);
 });

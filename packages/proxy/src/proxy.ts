@@ -7,7 +7,10 @@ import type { ProxyConfig } from './config.js';
 import type { ProxyServices } from './context.js';
 import { clientCredentials, upstreamCredentials } from './credentials.js';
 import { WatchedKeyring } from './keyring/keyring-directory.js';
+import { LayoutCache } from './ops/layout-cache.js';
 import { createProxyServer } from './server.js';
+import { UploadStateStore } from './state/upload-state-store.js';
+import { connectValkey, createValkeyClient } from './state/valkey-client.js';
 import { UpstreamClient } from './upstream/upstream-client.js';
 
 export interface RunningProxy {
@@ -49,18 +52,35 @@ export async function startProxy(
       'UPSTREAM IS PLAIN HTTP: credentials and metadata travel unencrypted (S3SEAL_INSECURE_UPSTREAM=true)',
     );
   }
+  const valkey = config.multipart ? createValkeyClient(config.multipart.valkey, log) : undefined;
+  try {
+    if (valkey) await connectValkey(valkey, config.multipart!.isValkeyRequired, log);
+  } catch (err: unknown) {
+    watched?.close();
+    await upstream.close();
+    throw err;
+  }
   const services: ProxyServices = {
     config,
     upstream,
     keyring,
     log,
     isEncryptedBucket: makeBucketMatcher(config.buckets),
+    uploads: valkey ? new UploadStateStore(valkey, config.multipart!.ttlSeconds) : undefined,
+    layouts: new LayoutCache(),
   };
   const server = createProxyServer(services, { credentials: clientCredentials(config, credentials) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listenPort, config.listenHost, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listenPort, config.listenHost, () => resolve());
+    });
+  } catch (err: unknown) {
+    watched?.close();
+    valkey?.disconnect();
+    await upstream.close();
+    throw err;
+  }
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   log.info(
@@ -69,6 +89,7 @@ export async function startProxy(
       upstream: config.upstream.origin,
       keyring: keyring().id,
       activeKey: keyring().activeVersion,
+      multipart: config.multipart ? 'encrypt' : 'refuse',
     },
     's3seal proxy listening',
   );
@@ -82,6 +103,7 @@ export async function startProxy(
         server.closeIdleConnections();
       });
       await upstream.close();
+      valkey?.disconnect();
     },
   };
 }

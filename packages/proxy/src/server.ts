@@ -4,12 +4,18 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { verifyRequest } from './auth/index.js';
 import type { CredentialStore, RawRequest } from './auth/index.js';
 import type { Handler, ProxyServices, RequestContext } from './context.js';
+import { handleAbortMultipartUpload } from './ops/abort-multipart-upload.js';
+import { handleCompleteMultipartUpload } from './ops/complete-multipart-upload.js';
 import { handleCopyObject } from './ops/copy-object.js';
+import { handleCreateMultipartUpload } from './ops/create-multipart-upload.js';
 import { forwardUnencrypted, handleForward } from './ops/forward.js';
 import { handleGetObject, handleHeadObject } from './ops/get-object.js';
 import { handleListObjects } from './ops/list-objects.js';
+import { handleListParts } from './ops/list-parts.js';
 import { handlePutObject } from './ops/put-object.js';
 import { handleRefuse } from './ops/refuse.js';
+import { handleUploadPart } from './ops/upload-part.js';
+import { handleUploadPartCopy } from './ops/upload-part-copy.js';
 import { refineCopy, routeRequest } from './router.js';
 import type { S3Action } from './router.js';
 import { S3Error } from './s3/errors.js';
@@ -28,12 +34,13 @@ const HANDLERS: Record<S3Action, Handler> = {
   CopyObject: handleCopyObject,
   DeleteObject: handleForward,
   DeleteObjects: handleForward,
-  CreateMultipartUpload: handleRefuse,
-  UploadPart: handleRefuse,
-  UploadPartCopy: handleRefuse,
-  CompleteMultipartUpload: handleRefuse,
-  AbortMultipartUpload: handleForward,
-  ListParts: handleForward,
+  // Refused with NotImplemented when multipart is off (S3SEAL_MULTIPART, S3SEAL_VALKEY_URL).
+  CreateMultipartUpload: handleCreateMultipartUpload,
+  UploadPart: handleUploadPart,
+  UploadPartCopy: handleUploadPartCopy,
+  CompleteMultipartUpload: handleCompleteMultipartUpload,
+  AbortMultipartUpload: handleAbortMultipartUpload,
+  ListParts: handleListParts,
   ListMultipartUploads: handleForward,
   SelectObjectContent: handleRefuse,
   GetObjectAttributes: handleRefuse,

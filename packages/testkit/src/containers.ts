@@ -47,7 +47,7 @@ export async function startValkeyContainer(options: StartValkeyOptions): Promise
   const { GenericContainer, Wait } = await loadTestcontainers();
   const container = await new GenericContainer(VALKEY_IMAGE)
     .withCommand(['valkey-server', '--save', '', '--appendonly', 'no'])
-    .withExposedPorts(6379)
+    .withExposedPorts(options.port === undefined ? 6379 : { container: 6379, host: options.port })
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
     .withStartupTimeout(options.readyTimeoutMs ?? 60_000)
     .start();

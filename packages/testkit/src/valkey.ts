@@ -20,6 +20,11 @@ export interface StartValkeyOptions {
   /** Use the server named by VALKEY_URL when set (default true); false always starts one. */
   allowExternal?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * Listen on this port rather than a free one: to start a server again where clients expect
+   * the one that was stopped. Implies a server of our own (VALKEY_URL is not used).
+   */
+  port?: number;
 }
 
 /**
@@ -28,7 +33,8 @@ export interface StartValkeyOptions {
  */
 export async function startValkey(options: StartValkeyOptions = {}): Promise<ValkeyServer> {
   const externalUrl = process.env.VALKEY_URL;
-  if ((options.allowExternal ?? true) && externalUrl !== undefined && externalUrl !== '') {
+  const isExternalAllowed = (options.allowExternal ?? true) && options.port === undefined;
+  if (isExternalAllowed && externalUrl !== undefined && externalUrl !== '') {
     return {
       ...parseValkeyUrl(externalUrl),
       url: externalUrl,
@@ -62,17 +68,21 @@ export function parseValkeyUrl(url: string): { host: string; port: number } {
 async function startValkeyProcess(options: StartValkeyOptions): Promise<ValkeyServer> {
   const binary = findBinary('redis-server');
   const host = '127.0.0.1';
-  return retryOnPortClash(async () => {
-    const runDir = await createRunDir('redis');
-    const port = await freePort();
-    const server = await startServerProcess({
-      name: 'redis-server',
-      command: binary,
-      args: ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', runDir],
-      runDir,
-      isReady: (signal) => redisPing(host, port, signal),
-      readyTimeoutMs: options.readyTimeoutMs,
-    });
-    return { url: `redis://${host}:${port}`, host, port, pid: server.pid, stop: server.stop };
-  });
+  return retryOnPortClash(
+    async () => {
+      const runDir = await createRunDir('redis');
+      const port = options.port ?? (await freePort());
+      const server = await startServerProcess({
+        name: 'redis-server',
+        command: binary,
+        args: ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', runDir],
+        runDir,
+        isReady: (signal) => redisPing(host, port, signal),
+        readyTimeoutMs: options.readyTimeoutMs,
+      });
+      return { url: `redis://${host}:${port}`, host, port, pid: server.pid, stop: server.stop };
+    },
+    // A chosen port that is taken stays taken: no point in trying it again.
+    { attempts: options.port === undefined ? undefined : 1 },
+  );
 }

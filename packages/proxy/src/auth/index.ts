@@ -5,6 +5,7 @@ export { createPayloadVerifier, PayloadVerifier } from './payload-verifier.js';
 export type { PayloadVerification, PayloadVerifierOptions } from './payload-verifier.js';
 export { declaredPlaintextLength } from './declared-length.js';
 export { DEFAULT_MAX_CHUNK_BYTES } from './aws-chunked-decoder.js';
+export { checksumHeaderName } from './checksums.js';
 // The query decoding the signature was checked against ('+' is a space); the router should
 // read the query with it too, so what is verified is what is executed.
 export { parseQuery } from './canonical-request.js';

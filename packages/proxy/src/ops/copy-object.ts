@@ -1,9 +1,10 @@
-import { rewrapEnvelope, sealedSize } from '@s3seal/core';
+import { Readable } from 'node:stream';
+import { rewrapEnvelope } from '@s3seal/core';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
-import { evaluateConditions } from '../s3/conditions.js';
-import { copySourceConditions, parseCopySource } from '../s3/copy-source.js';
+import { parseCopySource } from '../s3/copy-source.js';
 import type { CopySource } from '../s3/copy-source.js';
 import { S3Error } from '../s3/errors.js';
+import { clientEtag } from '../s3/etag.js';
 import {
   clientMetadata,
   headerValue,
@@ -15,9 +16,12 @@ import { buildXml, parseXml } from '../s3/xml.js';
 import { MAX_XML_RESPONSE_BYTES, readCappedBody, throwUpstreamError } from '../upstream/read-response.js';
 import type { UpstreamResponse } from '../upstream/upstream-client.js';
 import { encodeKeyPath } from '../upstream/uri-encode.js';
+import { assertCopyAllowed } from './copy-policy.js';
+import { openCopySource } from './copy-source-object.js';
 import { handleForward } from './forward.js';
-import { plaintextEtag, uploadSealed } from './put-object.js';
-import { openStoredObject } from './stored-object.js';
+import { PlaintextReader } from './plaintext-reader.js';
+import { uploadSealed } from './put-object.js';
+import type { OpenedObject } from './stored-object.js';
 
 /** S3 copies at most 5 GiB in one CopyObject; larger objects need a multipart copy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -41,16 +45,8 @@ const CONTENT_HEADERS = [
  */
 export const handleCopyObject: Handler = async (ctx, services) => {
   const source = parseCopySource(headerValue(ctx.req.headers, 'x-amz-copy-source')!);
-  const isSourceEncrypted = services.isEncryptedBucket(source.bucket);
-  if (!ctx.isEncrypted) {
-    if (isSourceEncrypted) {
-      throw new S3Error(
-        'AccessDenied',
-        `copying from encrypted bucket ${source.bucket} into unencrypted bucket ${ctx.target.bucket!} would store plaintext`,
-      );
-    }
-    return handleForward(ctx, services);
-  }
+  assertCopyAllowed(source, ctx.isEncrypted, services);
+  if (!ctx.isEncrypted) return handleForward(ctx, services);
   const directive = (headerValue(ctx.req.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE')
     throw new S3Error('InvalidArgument', 'x-amz-metadata-directive must be COPY or REPLACE');
@@ -66,29 +62,8 @@ export const handleCopyObject: Handler = async (ctx, services) => {
     );
   }
 
-  const head = await services.upstream.send({
-    method: 'HEAD',
-    bucket: source.bucket,
-    key: source.key,
-    query: source.versionId === undefined ? [] : [['versionId', source.versionId]],
-    signal: ctx.signal,
-  });
-  if (head.statusCode >= 300) await throwUpstreamError(head);
-  await head.body.dump();
+  const { head, sealed } = await openCopySource(ctx, services, source);
   const sourceMetadata = storedMetadata(head.headers);
-  const sourceCtx: RequestContext = {
-    ...ctx,
-    target: { ...ctx.target, bucket: source.bucket, key: source.key },
-  };
-  const sealed = isSourceEncrypted ? openStoredObject(sourceCtx, services, head.headers) : undefined;
-  const sourceEtag = sealed?.etag ?? headerValue(head.headers, 'etag') ?? '';
-  const modified = headerValue(head.headers, 'last-modified');
-  const outcome = evaluateConditions(
-    copySourceConditions(ctx.req.headers),
-    sourceEtag,
-    modified ? new Date(modified) : undefined,
-  );
-  if (outcome !== 'proceed') throw new S3Error('PreconditionFailed');
 
   // What the copy says about itself: the source's description (COPY) or the request's (REPLACE).
   const describing = directive === 'COPY' ? head.headers : ctx.req.headers;
@@ -103,12 +78,15 @@ export const handleCopyObject: Handler = async (ctx, services) => {
   if (!sealed) {
     return reencrypt(ctx, services, source, head, headers, userMetadata);
   }
-  if (sealedSize(sealed.layout.plaintextSize, sealed.info.chunkSize) > MAX_COPY_BYTES) {
+  if (sealed.layout.sealedSize > MAX_COPY_BYTES) {
     throw new S3Error(
       'NotImplemented',
       'copies of objects over 5 GiB need a multipart copy, which s3seal does not do yet',
     );
   }
+  // A server-side copy of a multipart object is stored as one part: its part headers would no
+  // longer be where a reader looks for them. So it is decrypted and sealed anew, as one PUT.
+  if (sealed.parts) return reencryptMultipart(ctx, services, sealed, headers, userMetadata);
   const rewrapped = rewrapEnvelope(services.keyring(), sourceMetadata, source.key, ctx.target.key);
   for (const [name, value] of Object.entries(userMetadata)) headers[`x-amz-meta-${name}`] = value;
   for (const [name, value] of Object.entries(rewrapped.metadata)) headers[`x-amz-meta-${name}`] = value;
@@ -126,6 +104,36 @@ export const handleCopyObject: Handler = async (ctx, services) => {
   if (up.statusCode >= 300) await throwUpstreamError(up);
   await sendCopyResult(ctx, up, rewrapped.info.plaintextMd5);
 };
+
+/** A multipart source: its plaintext, read as GetObject reads it, into a sealed PUT. */
+async function reencryptMultipart(
+  ctx: RequestContext,
+  services: ProxyServices,
+  sealed: OpenedObject,
+  headers: Record<string, string>,
+  userMetadata: Record<string, string>,
+): Promise<void> {
+  const plaintext = Readable.from(new PlaintextReader(ctx, services, sealed, { kind: 'all' }).chunks());
+  try {
+    const { envelope, up } = await uploadSealed(ctx, services, {
+      plaintext,
+      plaintextSize: sealed.layout.plaintextSize,
+      plaintextMd5: undefined,
+      headers,
+      userMetadata,
+    });
+    const result = {
+      CopyObjectResult: {
+        ETag: clientEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
+        LastModified: new Date().toISOString(),
+      },
+    };
+    writeXml(ctx, result, headerValue(up.headers, 'x-amz-version-id'));
+  } finally {
+    // Let go of the source's connection when the write failed before reading it all.
+    plaintext.destroy();
+  }
+}
 
 /** A source without s3seal metadata: streamed through the decryptor-free path into a sealed PUT. */
 async function reencrypt(
@@ -163,7 +171,7 @@ async function reencrypt(
   });
   const result = {
     CopyObjectResult: {
-      ETag: plaintextEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
+      ETag: clientEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
       LastModified: new Date().toISOString(),
     },
   };
@@ -177,9 +185,9 @@ async function sendCopyResult(
 ): Promise<void> {
   const doc = parseXml((await readCappedBody(up.body, MAX_XML_RESPONSE_BYTES)).toString('utf8'));
   const result = doc['CopyObjectResult'] as Record<string, unknown> | undefined;
-  // The copy's stored bytes are the source's, so the backend's ETag is already the one a HEAD
-  // of the copy will show, unless the object records its plaintext MD5.
-  if (result && md5 !== undefined) result['ETag'] = plaintextEtag(md5, undefined);
+  // The copy's stored bytes are the source's; show the ETag a HEAD of the copy will show.
+  if (result)
+    result['ETag'] = clientEtag(md5, typeof result['ETag'] === 'string' ? result['ETag'] : undefined);
   const versionId = headerValue(up.headers, 'x-amz-version-id');
   writeXml(ctx, doc, versionId);
 }

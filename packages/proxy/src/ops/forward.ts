@@ -1,5 +1,7 @@
 import type { Handler, RequestContext, ProxyServices } from '../context.js';
-import { forwardRequestHeaders, forwardResponseHeaders } from '../s3/headers.js';
+import { parseCopySource } from '../s3/copy-source.js';
+import { forwardRequestHeaders, forwardResponseHeaders, headerValue } from '../s3/headers.js';
+import { assertCopyAllowed } from './copy-policy.js';
 import { relayResponse } from './relay.js';
 import { hasRequestBody, md5Base64, readVerifiedBody, verifiedBodyStream } from './request-body.js';
 
@@ -32,7 +34,14 @@ export const handleForward: Handler = async (ctx, services) => {
  * included, goes through as is (streamed, verified, re-signed).
  */
 export async function forwardUnencrypted(ctx: RequestContext, services: ProxyServices): Promise<void> {
-  if (!hasRequestBody(ctx) || ctx.action !== 'PutObject') return handleForward(ctx, services);
+  // A copy into this bucket reads another one, which the bucket policy must allow too.
+  if (ctx.action === 'CopyObject' || ctx.action === 'UploadPartCopy') {
+    const source = parseCopySource(headerValue(ctx.req.headers, 'x-amz-copy-source')!);
+    assertCopyAllowed(source, false, services);
+  }
+  // Object data (a PUT or a part) is streamed; other bodies are small and read whole.
+  const isObjectData = ctx.action === 'PutObject' || ctx.action === 'UploadPart';
+  if (!hasRequestBody(ctx) || !isObjectData) return handleForward(ctx, services);
   const { stream, length, done } = verifiedBodyStream(ctx);
   const headers = forwardRequestHeaders(ctx.req.headers);
   headers['content-length'] = String(length);

@@ -1,9 +1,11 @@
-import { plaintextSize } from '@s3seal/core';
+import { isCoreError, plaintextSize } from '@s3seal/core';
 import type { Handler } from '../context.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from '../s3/headers.js';
+import { listingEtag } from '../s3/etag.js';
 import { buildXml, parseXml } from '../s3/xml.js';
 import { MAX_XML_RESPONSE_BYTES, readCappedBody, throwUpstreamError } from '../upstream/read-response.js';
 import { handleForward } from './forward.js';
+import { listedMultipartSize, partsCountOfEtag } from './multipart-layout.js';
 
 /** The listing element per action, and the entries in it whose Size is a stored size. */
 const ENTRIES: Record<string, { root: string; lists: readonly string[] }> = {
@@ -50,12 +52,23 @@ export const handleListObjects: Handler = async (ctx, services) => {
 function rewriteSize(entry: Record<string, unknown>, chunkSize: number): void {
   const size = entry['Size'];
   if (typeof size !== 'string' || !/^\d+$/.test(size)) return;
-  const etag = typeof entry['ETag'] === 'string' ? entry['ETag'] : '';
-  // Multipart objects (ETag "…-N") are laid out per part; their sizes come with the multipart issue.
-  if (/-\d+"?$/.test(etag)) return;
+  const partsCount = partsCountOfEtag(typeof entry['ETag'] === 'string' ? entry['ETag'] : '');
+  // Multipart objects (ETag "…-N") carry a 32-byte header per part (docs/FORMAT.md §3, §5a).
+  const plain =
+    partsCount === undefined
+      ? singlePlaintextSize(Number(size), chunkSize)
+      : listedMultipartSize(Number(size), partsCount, chunkSize);
+  // Not an s3seal size: an object written around the proxy. Its stored size is its size.
+  if (plain === undefined) return;
+  entry['Size'] = String(plain);
+  if (typeof entry['ETag'] === 'string') entry['ETag'] = listingEtag(entry['ETag']);
+}
+
+function singlePlaintextSize(stored: number, chunkSize: number): number | undefined {
   try {
-    entry['Size'] = String(plaintextSize(Number(size), chunkSize));
-  } catch {
-    // Not an s3seal size: an object written around the proxy. Its stored size is its size.
+    return plaintextSize(stored, chunkSize);
+  } catch (err: unknown) {
+    if (isCoreError(err)) return undefined;
+    throw err;
   }
 }

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import {
   assertClientMetadataFits,
   EncryptStream,
@@ -12,10 +12,11 @@ import type { SealedEnvelope } from '@s3seal/core';
 import { createPayloadVerifier, declaredPlaintextLength } from '../auth/index.js';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { S3Error } from '../s3/errors.js';
+import { clientEtag } from '../s3/etag.js';
 import { clientMetadata, headerValue, objectWriteHeaders } from '../s3/headers.js';
-import { throwUpstreamError } from '../upstream/read-response.js';
 import type { UpstreamResponse } from '../upstream/upstream-client.js';
 import { forwardUnencrypted } from './forward.js';
+import { putSealedBody } from './sealed-body.js';
 
 /**
  * PutObject: the body is verified, sealed and streamed to the backend in one pass, with the
@@ -63,7 +64,7 @@ export const handlePutObject: Handler = async (ctx, services) => {
 export interface SealedUpload {
   /** Plaintext source: the request body, an in-memory body, or a decrypting stream (copies). */
   readonly plaintext: Readable;
-  /** A stage between source and encryption that verifies the client's body. */
+  /** A stage between source and encryption: the client body's verifier, or a hashing tap. */
   readonly verifier?: Transform | undefined;
   readonly plaintextSize: number;
   readonly plaintextMd5: Buffer | undefined;
@@ -103,74 +104,18 @@ export async function uploadSealed(
     key: singleSegmentKey(envelope.info, envelope.dek),
     plaintextSize: upload.plaintextSize,
   });
-  // The source is piped, not pipelined, so that it can be let go of without destroying it:
-  // when the backend refuses early, the client must still get the answer on its connection.
-  const first = upload.verifier ?? encrypt;
-  const stages = upload.verifier ? pipeline(upload.verifier, encrypt) : finished(encrypt);
-  feed(upload.plaintext, first);
-  const up = await sendSealed(ctx, services, headers, encrypt, stages, () => upload.plaintext.unpipe(first));
-  if (up.statusCode >= 300) await throwUpstreamError(up);
-  await up.body.dump();
+  const up = await putSealedBody(
+    ctx,
+    services,
+    { key: ctx.target.key!, headers },
+    { plaintext: upload.plaintext, stage: upload.verifier, encrypt },
+  );
   return { envelope, up };
-}
-
-/**
- * Runs the body pipeline and the upstream request together. If the body fails (bad
- * signature, checksum, length), the sealed stream is destroyed before its last chunk, the
- * upstream request is aborted, and the client gets the body's error, not undici's.
- */
-async function sendSealed(
-  ctx: RequestContext,
-  services: ProxyServices,
-  headers: Record<string, string>,
-  sealed: EncryptStream,
-  stages: Promise<void>,
-  detachSource: () => void,
-): Promise<UpstreamResponse> {
-  let bodyError: unknown;
-  const bodyDone = stages.catch((err: unknown) => {
-    bodyError = err;
-    sealed.destroy(err as Error);
-  });
-  try {
-    const up = await services.upstream.send({
-      method: 'PUT',
-      bucket: ctx.target.bucket,
-      key: ctx.target.key,
-      headers,
-      body: sealed,
-      signal: ctx.signal,
-    });
-    if (up.statusCode >= 300) {
-      // The backend refused before taking the whole body (a failed If-None-Match, a missing
-      // bucket): stop reading the client rather than wait for a body nobody will store.
-      detachSource();
-      sealed.destroy();
-      await bodyDone;
-      return up;
-    }
-    await bodyDone;
-    if (bodyError !== undefined) throw bodyError as Error;
-    return up;
-  } catch (err: unknown) {
-    await bodyDone;
-    throw (bodyError ?? err) as Error;
-  }
-}
-
-/** Pipes a source into the first stage, carrying its failures (a client gone mid-body) along. */
-function feed(source: Readable, into: Transform): void {
-  source.once('error', (err) => into.destroy(err));
-  source.once('close', () => {
-    if (!source.readableEnded)
-      into.destroy(new S3Error('IncompleteBody', 'the body ended before its declared length'));
-  });
-  source.pipe(into);
 }
 
 function respond(ctx: RequestContext, envelope: SealedEnvelope, up: UpstreamResponse): void {
   const headers: Record<string, string> = {
-    etag: plaintextEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
+    etag: clientEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
     'x-amz-request-id': ctx.requestId,
     'content-length': '0',
   };
@@ -178,12 +123,6 @@ function respond(ctx: RequestContext, envelope: SealedEnvelope, up: UpstreamResp
   if (versionId !== undefined) headers['x-amz-version-id'] = versionId;
   ctx.res.writeHead(200, headers);
   ctx.res.end();
-}
-
-/** The ETag clients see: the plaintext MD5 when the object records it, else the backend's. */
-export function plaintextEtag(md5: Buffer | undefined, upstreamEtag: string | undefined): string {
-  if (md5 !== undefined) return `"${md5.toString('hex')}"`;
-  return upstreamEtag ?? '""';
 }
 
 function parseContentMd5(value: string | undefined): Buffer | undefined {

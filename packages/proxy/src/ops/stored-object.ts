@@ -1,30 +1,53 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { describeLayout, isSealedMetadata, openEnvelope, sealedSize } from '@s3seal/core';
+import { describeLayout, isSealedMetadata, openEnvelope } from '@s3seal/core';
 import type { ObjectLayout, SealedObjectInfo } from '@s3seal/core';
 import type { ProxyServices, RequestContext } from '../context.js';
 import { S3Error } from '../s3/errors.js';
 import { headerValue, storedMetadata } from '../s3/headers.js';
-import { plaintextEtag } from './put-object.js';
+import { queryValue } from '../s3/request-target.js';
+import type { KnownLayout } from './layout-cache.js';
+import { multipartLayout } from './object-layout.js';
+import type { ObjectVersion } from './object-layout.js';
+import { clientEtag, etagAliases } from '../s3/etag.js';
 
 /** An encrypted object as the backend described it in a HEAD or GET response. */
 export interface OpenedObject {
+  readonly version: ObjectVersion;
   readonly info: SealedObjectInfo;
   readonly dek: Buffer;
   readonly layout: ObjectLayout;
+  /** A multipart object's parts as far as known (its layout is `layout`); undefined for a single PUT. */
+  readonly parts: KnownLayout | undefined;
+  /** The ETag the client sees. */
   readonly etag: string;
+  /** Every ETag a client may hold for it: the HEAD one and the listing one. */
+  readonly etagAliases: readonly string[];
   readonly lastModified: Date | undefined;
 }
 
+/** Where an object is, as a request names it: the request's own object, or a copy source. */
+export interface ObjectLocation {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | undefined;
+}
+
+export function requestedObject(ctx: RequestContext): ObjectLocation {
+  return { bucket: ctx.target.bucket!, key: ctx.target.key!, versionId: queryValue(ctx.target, 'versionId') };
+}
+
 /**
- * Reads the object's s3seal metadata and unwraps its key. Returns undefined for an object
- * without s3seal metadata when S3SEAL_LEGACY=passthrough; refuses it otherwise.
+ * Reads the object's s3seal metadata and unwraps its key; for a multipart object, finds its
+ * part layout (cached per version). Returns undefined for an object without s3seal metadata
+ * when S3SEAL_LEGACY=passthrough; refuses it otherwise.
  */
-export function openStoredObject(
+export async function openStoredObject(
   ctx: RequestContext,
   services: ProxyServices,
-  headers: IncomingHttpHeaders,
-): OpenedObject | undefined {
-  const metadata = storedMetadata(headers);
+  up: { readonly statusCode: number; readonly headers: IncomingHttpHeaders },
+  location: ObjectLocation = requestedObject(ctx),
+): Promise<OpenedObject | undefined> {
+  const metadata = storedMetadata(up.headers);
   if (!isSealedMetadata(metadata)) {
     if (services.config.legacy === 'passthrough') return undefined;
     throw new S3Error(
@@ -32,24 +55,40 @@ export function openStoredObject(
       'The object has no s3seal metadata (it was not written through s3seal). Set S3SEAL_LEGACY=passthrough to serve such objects as stored.',
     );
   }
-  const { info, dek } = openEnvelope(services.keyring(), metadata, ctx.target.key!);
-  if (info.layout !== 'single') {
-    throw new S3Error('NotImplemented', 'reading multipart objects through s3seal is not available yet');
+  const { info, dek } = openEnvelope(services.keyring(), metadata, location.key);
+  const backendEtag = headerValue(up.headers, 'etag') ?? '';
+  const version: ObjectVersion = { ...location, etag: backendEtag };
+  let layout: ObjectLayout;
+  let parts: KnownLayout | undefined;
+  if (info.layout === 'multipart') {
+    const total = storedTotal(up.statusCode, up.headers);
+    if (total === undefined) throw new S3Error('InternalError', 'the backend did not report the stored size');
+    parts = await multipartLayout(ctx, services, version, info.chunkSize, total);
+    layout = parts.layout;
+  } else {
+    layout = describeLayout(info.chunkSize, [{ plaintextSize: info.plaintextSize ?? 0, headerBytes: 0 }]);
   }
-  const layout = describeLayout(info.chunkSize, [{ plaintextSize: info.plaintextSize ?? 0, headerBytes: 0 }]);
-  const modified = headerValue(headers, 'last-modified');
+  const modified = headerValue(up.headers, 'last-modified');
   return {
+    version,
     info,
     dek,
     layout,
-    etag: plaintextEtag(info.plaintextMd5, headerValue(headers, 'etag')),
+    parts,
+    etag: clientEtag(info.plaintextMd5, backendEtag),
+    etagAliases: etagAliases(info.plaintextMd5, backendEtag),
     lastModified: modified === undefined ? undefined : new Date(modified),
   };
 }
 
+/** Whether a backend response describes an object written through s3seal. */
+export function isSealedResponse(headers: IncomingHttpHeaders): boolean {
+  return isSealedMetadata(storedMetadata(headers));
+}
+
 /** The stored size the backend reports must be the one the metadata implies, or the object was altered. */
 export function assertStoredSize(object: OpenedObject, storedBytes: number | undefined): void {
-  const expected = sealedSize(object.layout.plaintextSize, object.info.chunkSize);
+  const expected = object.layout.sealedSize;
   if (storedBytes !== undefined && storedBytes !== expected) {
     throw new S3Error(
       'DecryptionFailed',

@@ -15,7 +15,7 @@ export function hasConditions(headers: IncomingHttpHeaders): boolean {
 /** Evaluates conditions against the object as the client sees it (its plaintext ETag). */
 export function evaluateConditions(
   headers: IncomingHttpHeaders,
-  etag: string,
+  etags: string | readonly string[],
   lastModified: Date | undefined,
 ): ConditionResult {
   const ifMatch = headers['if-match'];
@@ -25,23 +25,24 @@ export function evaluateConditions(
   const modifiedSeconds = lastModified ? Math.floor(lastModified.getTime() / 1000) : undefined;
 
   if (ifMatch !== undefined) {
-    if (!etagListMatches(ifMatch, etag)) return 'precondition-failed';
+    if (!etagListMatches(ifMatch, etags)) return 'precondition-failed';
   } else if (ifUnmodifiedSince !== undefined && modifiedSeconds !== undefined) {
     if (modifiedSeconds > Math.floor(ifUnmodifiedSince.getTime() / 1000)) return 'precondition-failed';
   }
   if (ifNoneMatch !== undefined) {
-    if (etagListMatches(ifNoneMatch, etag)) return 'not-modified';
+    if (etagListMatches(ifNoneMatch, etags)) return 'not-modified';
   } else if (ifModifiedSince !== undefined && modifiedSeconds !== undefined) {
     if (modifiedSeconds <= Math.floor(ifModifiedSince.getTime() / 1000)) return 'not-modified';
   }
   return 'proceed';
 }
 
-function etagListMatches(list: string, etag: string): boolean {
-  const bare = stripQuotes(etag);
+/** Whether any ETag in a header list names this object (under any of its equivalent ETags). */
+function etagListMatches(list: string, etags: string | readonly string[]): boolean {
+  const known = (typeof etags === 'string' ? [etags] : etags).map(stripQuotes);
   return list.split(',').some((item) => {
     const candidate = item.trim().replace(/^W\//, '');
-    return candidate === '*' || stripQuotes(candidate) === bare;
+    return candidate === '*' || known.includes(stripQuotes(candidate));
   });
 }
 

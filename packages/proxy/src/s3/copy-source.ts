@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from './errors.js';
+import { parseRange } from './range.js';
 
 export interface CopySource {
   readonly bucket: string;
@@ -37,4 +38,29 @@ export function copySourceConditions(headers: IncomingHttpHeaders): IncomingHttp
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+/**
+ * `x-amz-copy-source-range: bytes=first-last` of an UploadPartCopy, against the source's
+ * (plaintext) size: both ends given and inside the object, as S3 requires.
+ */
+export function parseCopySourceRange(header: string, sourceSize: number): { start: number; end: number } {
+  const range = parseRange(header);
+  if (range?.kind !== 'bounded') {
+    throw new S3Error(
+      'InvalidArgument',
+      'The x-amz-copy-source-range value must be of the form bytes=first-last',
+      {
+        fields: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header },
+      },
+    );
+  }
+  if (range.end >= sourceSize) {
+    throw new S3Error(
+      'InvalidArgument',
+      `Range specified is not valid for source object of size: ${sourceSize}`,
+      { fields: { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header } },
+    );
+  }
+  return { start: range.start, end: range.end };
 }

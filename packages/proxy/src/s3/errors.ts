@@ -14,6 +14,10 @@ export const S3_ERRORS = {
   },
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what we received.' },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },
+  EntityTooSmall: {
+    status: 400,
+    message: 'Your proposed upload is smaller than the minimum allowed object size.',
+  },
   IncompleteBody: {
     status: 400,
     message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
@@ -28,6 +32,16 @@ export const S3_ERRORS = {
   InvalidEncryptionAlgorithmError: {
     status: 400,
     message: 'The encryption request you specified is not valid.',
+  },
+  InvalidPart: {
+    status: 400,
+    message:
+      "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+  },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable.' },
+  InvalidPartOrder: {
+    status: 400,
+    message: 'The list of parts was not in ascending order. Parts must be ordered by part number.',
   },
   InvalidObjectState: {
     status: 403,
@@ -50,6 +64,11 @@ export const S3_ERRORS = {
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist.' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchUpload: {
+    status: 404,
+    message:
+      'The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.',
+  },
   NotImplemented: {
     status: 501,
     message: 'A header you provided implies functionality that is not implemented.',

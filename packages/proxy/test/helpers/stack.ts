@@ -5,9 +5,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startMinio } from '@s3seal/testkit';
-import type { MinioServer } from '@s3seal/testkit';
+import { startMinio, startValkey } from '@s3seal/testkit';
+import type { MinioServer, ValkeyServer } from '@s3seal/testkit';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startProxy } from '../../src/proxy.js';
 import type { RunningProxy } from '../../src/proxy.js';
@@ -21,6 +22,8 @@ export interface Stack {
   readonly raw: S3Client;
   readonly keyringDir: string;
   readonly bucket: string;
+  /** The upload state store, when the stack was started with `valkey`. */
+  readonly valkey: ValkeyServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -28,22 +31,36 @@ export interface StackOptions {
   /** Extra proxy options as environment variables (e.g. S3SEAL_LEGACY). */
   readonly env?: Record<string, string>;
   readonly minio?: MinioServer;
+  /** The proxy's logger (default: silent, or S3SEAL_TEST_LOG's level), e.g. to wait for a request's end. */
+  readonly log?: Logger;
+  /** Multipart on: true starts a redis-server (stopped with the stack), or give one to share. */
+  readonly valkey?: boolean | ValkeyServer;
+  /** A keyring directory to share with another stack (kept at stop), instead of a fresh one. */
+  readonly keyringDir?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const minio = options.minio ?? (await startMinio());
-  const keyringDir = await mkdtemp(join(tmpdir(), 's3seal-kek-'));
-  await writeFile(join(keyringDir, 'v1'), randomBytes(32).toString('base64'));
-  await writeFile(join(keyringDir, 'active'), 'v1');
+  const valkey =
+    options.valkey === true ? await startValkey() : options.valkey === false ? undefined : options.valkey;
+  const keyringDir = options.keyringDir ?? (await mkdtemp(join(tmpdir(), 's3seal-kek-')));
+  if (!options.keyringDir) {
+    await writeFile(join(keyringDir, 'v1'), randomBytes(32).toString('base64'));
+    await writeFile(join(keyringDir, 'active'), 'v1');
+  }
   const config = loadConfig([], {
     S3SEAL_LISTEN: '127.0.0.1:0',
     S3SEAL_UPSTREAM: minio.endpoint,
     S3SEAL_KEK_DIR: keyringDir,
     AWS_ACCESS_KEY_ID: minio.accessKeyId,
     AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+    ...(valkey ? { S3SEAL_VALKEY_URL: valkey.url } : {}),
     ...options.env,
   });
-  const proxy = await startProxy(config, pino({ level: process.env['S3SEAL_TEST_LOG'] ?? 'silent' }));
+  const proxy = await startProxy(
+    config,
+    options.log ?? pino({ level: process.env['S3SEAL_TEST_LOG'] ?? 'silent' }),
+  );
   const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
   const client = new S3Client({
     endpoint: proxy.url,
@@ -66,12 +83,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     raw,
     keyringDir,
     bucket,
+    valkey,
     stop: async () => {
       client.destroy();
       raw.destroy();
       await proxy.close();
       if (!options.minio) await minio.stop();
-      await rm(keyringDir, { recursive: true, force: true });
+      if (options.valkey === true) await valkey?.stop();
+      if (!options.keyringDir) await rm(keyringDir, { recursive: true, force: true });
     },
   };
 }
@@ -107,7 +126,11 @@ export async function expectCiphertextAtRest(
         throw new Error(`plaintext bytes ${at}..${at + window} of ${key} are stored in clear`);
       }
     }
-  } else if (plaintext.length > 0 && body.includes(plaintext)) {
+  } else if (
+    plaintext.length >= 8 ? body.includes(plaintext) : plaintext.length > 0 && body.equals(plaintext)
+  ) {
+    // A run of fewer than 8 bytes turns up in ciphertext by chance (one byte in a 17-byte
+    // sealed object: ~6 %), so for those only a stored body equal to the plaintext is a leak.
     throw new Error(`the plaintext of ${key} is stored in clear`);
   }
 }

@@ -1,0 +1,93 @@
+// The proxy as its own process (node packages/proxy/dist/main.js), so its CPU and RSS can be read
+// from /proc and it can be pinned to a core of its own.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '@s3seal/testkit';
+import type { MinioServer } from '@s3seal/testkit';
+
+export interface ProxyProcess {
+  readonly pid: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface ProxyProcessOptions {
+  /** packages/proxy/dist/main.js of the build to measure. */
+  readonly main: string;
+  readonly minio: MinioServer;
+  /** Where the proxy's log (stdout and stderr) goes. */
+  readonly logPath: string;
+  /** S3SEAL_LOG_LEVEL; the default, info, logs one line per request as production does. */
+  readonly logLevel: string;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Starts the built proxy in front of MinIO with a fresh random keyring (S3SEAL_KEK_V1). */
+export async function startProxyProcess(options: ProxyProcessOptions): Promise<ProxyProcess> {
+  if (!existsSync(options.main)) throw new Error(`${options.main} is missing: run \`npm run build\` first`);
+  const port = await freePort();
+  const logFd = openSync(options.logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [options.main], {
+      stdio: ['ignore', logFd, logFd],
+      // Only what the proxy needs: its config refuses unknown S3SEAL_* variables.
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? '',
+        S3SEAL_LISTEN: `127.0.0.1:${port}`,
+        S3SEAL_UPSTREAM: options.minio.endpoint,
+        S3SEAL_LOG_LEVEL: options.logLevel,
+        S3SEAL_KEK_V1: randomBytes(32).toString('base64'),
+        S3SEAL_KEK_ACTIVE: 'v1',
+        AWS_ACCESS_KEY_ID: options.minio.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: options.minio.secretAccessKey,
+      },
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the proxy process did not start');
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
+  while (!(await isListening(port))) {
+    if (exitCode !== undefined)
+      throw new Error(`the proxy exited (${exitCode}) at start; see ${options.logPath}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the proxy did not listen on ${port} in time; see ${options.logPath}`);
+    }
+    await sleep(50);
+  }
+  return {
+    pid,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import { Secret } from '../config.js';
+import type { ValkeyConfig } from '../config.js';
+import { planValkeyClient } from './valkey-client.js';
+
+const config = (url: string, extra: Partial<ValkeyConfig> = {}): ValkeyConfig => ({
+  url: new Secret(url),
+  sentinels: [],
+  sentinelName: undefined,
+  isCluster: false,
+  tlsCaFile: undefined,
+  ...extra,
+});
+
+describe('planValkeyClient', () => {
+  it('connects to a standalone server with credentials and db from the URL, failing fast', () => {
+    const plan = planValkeyClient(config('redis://app:p%40ss@valkey.example:6380/2'));
+    expect(plan.kind).toBe('standalone');
+    expect(plan.options).toMatchObject({
+      host: 'valkey.example',
+      port: 6380,
+      db: 2,
+      username: 'app',
+      password: 'p@ss',
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    expect(plan.options).not.toHaveProperty('tls');
+  });
+
+  it('uses TLS for rediss://, with a CA file when given', () => {
+    const plan = planValkeyClient(config('rediss://valkey.example', { tlsCaFile: '/ca.pem' }), () =>
+      Buffer.from('PEM'),
+    );
+    expect(plan.options).toMatchObject({
+      port: 6379,
+      tls: { servername: 'valkey.example', ca: Buffer.from('PEM') },
+    });
+  });
+
+  it('asks sentinels for the primary', () => {
+    const plan = planValkeyClient(
+      config('redis://:secret@ignored:1', {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+        ],
+        sentinelName: 'mymaster',
+      }),
+    );
+    expect(plan.kind).toBe('sentinel');
+    expect(plan.options).toMatchObject({
+      name: 'mymaster',
+      password: 'secret',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+    });
+  });
+
+  it('seeds a cluster from the URL host', () => {
+    const plan = planValkeyClient(config('redis://:pw@seed:7000', { isCluster: true }));
+    if (plan.kind !== 'cluster') throw new Error(plan.kind);
+    expect(plan.seeds).toEqual([{ host: 'seed', port: 7000 }]);
+    expect(plan.options).toMatchObject({ enableOfflineQueue: false, redisOptions: { password: 'pw' } });
+  });
+});
