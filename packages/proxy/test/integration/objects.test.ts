@@ -2,6 +2,7 @@
 // @aws-sdk/client-s3 v3 and its default checksums, against a real MinIO.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -69,6 +70,22 @@ describe('PutObject and GetObject', () => {
       const back = await get(key);
       expect(back.body.equals(body)).toBe(true);
       expect(back.length).toBe(size);
+      await expectCiphertextAtRest(stack, key, body);
+    },
+  );
+
+  it.each(['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME'] as const)(
+    'accepts a streamed body (aws-chunked with a %s trailer) and stores ciphertext',
+    async (algorithm) => {
+      const body = randomBytes(700_000);
+      const key = `stream/${algorithm}`;
+      // A stream of unknown framing: the SDK sends STREAMING-UNSIGNED-PAYLOAD-TRAILER over http.
+      await put(key, undefined as unknown as Buffer, {
+        Body: Readable.from([body.subarray(0, 300_000), body.subarray(300_000)]),
+        ContentLength: body.length,
+        ChecksumAlgorithm: algorithm,
+      });
+      expect((await get(key)).body.equals(body)).toBe(true);
       await expectCiphertextAtRest(stack, key, body);
     },
   );
