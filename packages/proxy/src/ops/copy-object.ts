@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { rewrapEnvelope } from '@s3seal/core';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { parseCopySource } from '../s3/copy-source.js';
@@ -113,7 +112,7 @@ async function reencryptMultipart(
   headers: Record<string, string>,
   userMetadata: Record<string, string>,
 ): Promise<void> {
-  const plaintext = Readable.from(new PlaintextReader(ctx, services, sealed, { kind: 'all' }).chunks());
+  const plaintext = new PlaintextReader(ctx, services, sealed, { kind: 'all' }).stream();
   try {
     const { envelope, up } = await uploadSealed(ctx, services, {
       plaintext,

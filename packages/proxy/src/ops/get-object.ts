@@ -126,7 +126,7 @@ async function sendPlaintext(
   if (!isWhole && end >= start) headers['content-range'] = `bytes ${start}-${end}/${layout.plaintextSize}`;
   if (selection.kind === 'part') headers['x-amz-mp-parts-count'] = String(layout.segments.length);
   ctx.res.writeHead(isWhole ? 200 : 206, headers);
-  await pipeline(Readable.from(resume(first, chunks)), ctx.res);
+  await pipeline(Readable.from(resume(first, chunks), { objectMode: false }), ctx.res);
 }
 
 async function* resume(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {

@@ -1,5 +1,4 @@
-import { pipeline } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import {
   CoreError,
   decodePartHeader,
@@ -98,6 +97,11 @@ export class PlaintextReader {
     if (!plan || (plan.sealedStart === 0 && plan.sealedEnd === this.opened.layout.sealedSize))
       return undefined;
     return `bytes=${plan.sealedStart}-${plan.sealedEnd - 1}`;
+  }
+
+  /** The plaintext as a byte stream (buffering bytes, not pieces: memory stays bounded by chunks). */
+  stream(first?: UpstreamResponse): Readable {
+    return Readable.from(this.chunks(first), { objectMode: false });
   }
 
   /**

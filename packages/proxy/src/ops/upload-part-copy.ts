@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { parseCopySource, parseCopySourceRange } from '../s3/copy-source.js';
 import type { CopySource } from '../s3/copy-source.js';
@@ -88,7 +88,7 @@ async function openSourcePlaintext(
       object.sealed,
       isRanged ? { kind: 'range', range: { kind: 'bounded', ...range } } : { kind: 'all' },
     );
-    return Readable.from(reader.chunks());
+    return reader.stream();
   }
   const headers: Record<string, string> = { 'if-match': object.backendEtag };
   if (isRanged) headers['range'] = `bytes=${range.start}-${range.end}`;
