@@ -20,6 +20,12 @@ export interface DecryptStreamOptions {
    * inside a part (the caller then knows the salt from an earlier read).
    */
   readonly segmentKey: (index: number, header: PartHeader | undefined) => KeyObject;
+  /**
+   * The first part's header when the slice starts inside that part (so the stream does not
+   * carry it). It is handed to `segmentKey` for that part and seeds the part-order check, so
+   * a later part in the slice cannot be one from before it.
+   */
+  readonly firstHeader?: PartHeader | undefined;
 }
 
 /**
@@ -54,7 +60,8 @@ export class DecryptStream extends Transform {
     this.isExpectingHeader = options.plan.startsWithHeader && this.segment.headerBytes > 0;
     this.skip = options.plan.skipBytes;
     this.remaining = options.plan.length;
-    if (!this.isExpectingHeader) this.cipher = this.cipherFor(undefined);
+    this.lastPartNumber = options.firstHeader?.partNumber ?? 0;
+    if (!this.isExpectingHeader) this.cipher = this.cipherFor(options.firstHeader);
   }
 
   override _transform(data: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {

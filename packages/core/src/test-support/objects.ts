@@ -97,8 +97,9 @@ export async function openMultipart(
     algorithm: info.algorithm,
     layout: object.layout,
     plan,
-    // A read that starts inside a part learns that part's salt from an earlier read of its header.
-    segmentKey: (index, header) => partSegmentKey(info, dek, header ?? object.headers[index]!),
+    // A read that starts inside a part learns that part's header from an earlier read.
+    firstHeader: plan.startsWithHeader ? undefined : object.headers[plan.firstSegment],
+    segmentKey: (_index, header) => partSegmentKey(info, dek, header!),
   });
   return runInPieces(decrypt, object.sealed.subarray(plan.sealedStart, plan.sealedEnd), 4096);
 }

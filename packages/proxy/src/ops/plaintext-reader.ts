@@ -190,23 +190,18 @@ export class PlaintextReader {
   private decrypt(up: UpstreamResponse, plan: ReadPlan, firstHeader: PartHeader | undefined): Readable {
     const { info, dek, parts } = this.opened;
     const singleKey = parts ? undefined : singleSegmentKey(info, dek);
-    // The stream checks part order from the headers it reads; a read that starts inside a part
-    // begins at that part's number, so parts after it cannot come from before it.
-    let lastPartNumber = firstHeader?.partNumber ?? 0;
     const decrypt = new DecryptStream({
       algorithm: info.algorithm,
       layout: this.opened.layout,
       plan,
+      // A read that starts inside a part hands its pre-fetched header over: the stream keys that
+      // part with it and checks that later parts come after it.
+      firstHeader,
       segmentKey: (index, header) => {
         if (singleKey) return singleKey;
-        if (header) {
-          if (header.partNumber <= lastPartNumber) throw invalid('parts are out of order');
-          lastPartNumber = header.partNumber;
-          parts!.headers.set(index, header);
-          return partSegmentKey(info, dek, header);
-        }
-        if (index !== plan.firstSegment || !firstHeader) throw invalid(`no header for part ${index + 1}`);
-        return partSegmentKey(info, dek, firstHeader);
+        if (!header) throw invalid(`no header for part ${index + 1}`);
+        parts!.headers.set(index, header);
+        return partSegmentKey(info, dek, header);
       },
     });
     // Errors surface through the iteration of `decrypt`; the callback only completes the pipeline.
