@@ -49,16 +49,16 @@ test: setup test-deps ## everything CI runs: unit and integration tests
 
 # Not part of `make test`: minutes of load on every core. Run it on a quiet machine.
 bench: setup ## benchmarks, direct MinIO vs s3seal (~15 min): writes bench/results.json and docs/BENCHMARKS.md
-	bash scripts/test-deps.sh minio warp
+	bash scripts/test-deps.sh minio redis warp
 	npm run --silent build
-	node packages/bench/dist/main.js
-	node packages/bench/dist/render-main.js
+	@# A failed phase is recorded in the results (and fails the target) after the rest is rendered.
+	node packages/bench/dist/main.js; status=$$?; \
+		node packages/bench/dist/render-main.js && npx prettier --write bench/results.json docs/BENCHMARKS.md && exit $$status
 
 bench-quick: setup ## the benchmark harness on tiny sizes, 1 run (checks it; figures go to bench/out/, not committed)
-	bash scripts/test-deps.sh minio warp
+	bash scripts/test-deps.sh minio redis warp
 	npm run --silent build
-	node packages/bench/dist/main.js --quick
-	node packages/bench/dist/render-main.js --quick
+	node packages/bench/dist/main.js --quick; status=$$?; node packages/bench/dist/render-main.js --quick && exit $$status
 
 run: setup test-deps ## start MinIO, Valkey and the s3seal proxy locally (Ctrl-C stops them)
 	npm run --silent build && node packages/cli/dist/main.js dev

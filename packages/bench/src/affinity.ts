@@ -43,12 +43,14 @@ export async function pinProcess(pid: number, cpus: string): Promise<void> {
 export interface PinnedPids {
   readonly proxy: number;
   readonly minio: number;
+  readonly valkey: number | undefined;
 }
 
-/** Applies a layout to the proxy, MinIO and this process (the load generator). */
+/** Applies a layout to the proxy, the backends and this process (the load generator). */
 export async function applyLayout(layout: CpuLayout, pids: PinnedPids): Promise<void> {
   await pinProcess(pids.proxy, layout.proxyCpus);
   await pinProcess(pids.minio, layout.restCpus);
+  if (pids.valkey !== undefined) await pinProcess(pids.valkey, layout.restCpus);
   await pinProcess(process.pid, layout.restCpus);
 }
 

@@ -40,6 +40,10 @@ export interface BenchConfig {
   readonly proxyLogLevel: string;
   /** The proxy entry point to benchmark (default: this checkout's packages/proxy/dist/main.js). */
   readonly proxyMain: string;
+  /** Extra proxy options (--proxy-env S3SEAL_CHUNK_SIZE=1048576), e.g. to measure another chunk size. */
+  readonly proxyEnv: Readonly<Record<string, string>>;
+  /** What the proxy process inherits from this one (it gets nothing else from our environment). */
+  readonly inheritedEnv: Readonly<Record<string, string>>;
   readonly warpBinary: string;
   readonly resultsPath: string;
   readonly outDir: string;
@@ -86,6 +90,7 @@ export function loadBenchConfig(argv: readonly string[], env: NodeJS.ProcessEnv)
       out: { type: 'string' },
       'proxy-log-level': { type: 'string', default: 'info' },
       'proxy-main': { type: 'string' },
+      'proxy-env': { type: 'string', multiple: true, default: [] },
     },
     strict: true,
   });
@@ -99,6 +104,12 @@ export function loadBenchConfig(argv: readonly string[], env: NodeJS.ProcessEnv)
     if (!(PHASES as readonly string[]).includes(phase)) {
       throw new Error(`unknown phase ${phase} in --only (phases: ${PHASES.join(', ')})`);
     }
+  }
+  const proxyEnv: Record<string, string> = {};
+  for (const pair of values['proxy-env']) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--proxy-env takes NAME=VALUE, not ${pair}`);
+    proxyEnv[pair.slice(0, at)] = pair.slice(at + 1);
   }
   const outDir = path.join(REPO_ROOT, 'bench', 'out');
   const cacheDir =
@@ -118,6 +129,8 @@ export function loadBenchConfig(argv: readonly string[], env: NodeJS.ProcessEnv)
     cryptoChunkSizes: [64 * KIB, MIB],
     proxyLogLevel: values['proxy-log-level'],
     proxyMain: path.resolve(values['proxy-main'] ?? path.join(REPO_ROOT, 'packages/proxy/dist/main.js')),
+    proxyEnv,
+    inheritedEnv: { PATH: env['PATH'] ?? '', HOME: env['HOME'] ?? '' },
     warpBinary: env['S3SEAL_WARP'] || path.resolve(REPO_ROOT, cacheDir, 'bin', 'warp'),
     resultsPath: values.out
       ? path.resolve(values.out)

@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary, RigError } from '@s3seal/testkit';
-import { loadBenchConfig, PHASES } from './config.js';
+import { loadBenchConfig, PHASES, REPO_ROOT } from './config.js';
 import type { BenchConfig, PhaseName } from './config.js';
 import { describeMachine } from './machine.js';
 import { runCrypto } from './phases/crypto.js';
@@ -65,12 +65,24 @@ async function main(): Promise<void> {
     config.phases.has(p),
   );
   if (rigPhases.length > 0) {
-    const rig = await startRig(config);
-    log(`MinIO ${rig.minio.endpoint} (pid ${rig.minioPid}), s3seal ${rig.proxy.url} (pid ${rig.proxy.pid})`);
+    let rig: Rig | undefined;
     try {
-      for (const phase of rigPhases) await record(phase, () => RIG_PHASES[phase](rig, config, log));
-    } finally {
-      await rig.stop();
+      rig = await startRig(config);
+    } catch (err: unknown) {
+      for (const phase of rigPhases)
+        errors[phase] = `the rig did not start: ${String((err as Error).stack ?? err)}`;
+      log(`MinIO and the proxy did not start: ${String(err)}`);
+    }
+    if (rig) {
+      const started = rig;
+      log(
+        `MinIO ${rig.minio.endpoint} (pid ${rig.minioPid}), s3seal ${rig.proxy.url} (pid ${rig.proxy.pid})`,
+      );
+      try {
+        for (const phase of rigPhases) await record(phase, () => RIG_PHASES[phase](started, config, log));
+      } finally {
+        await rig.stop();
+      }
     }
   }
 
@@ -81,6 +93,7 @@ async function main(): Promise<void> {
     runs: config.runs,
     command: config.mode === 'quick' ? 'make bench-quick' : 'make bench',
     machine: await describeMachine(minioBinary(), config.warpBinary),
+    settings: settingsOf(config),
     ...headline(raw),
     definitions: DEFINITIONS,
     notes: notesFor(raw),
@@ -102,6 +115,32 @@ function readPrevious(config: BenchConfig): Results | undefined {
   if (config.phases.size === PHASES.length || !existsSync(config.resultsPath)) return undefined;
   const previous = JSON.parse(readFileSync(config.resultsPath, 'utf8')) as Results;
   return previous.schema === 1 && previous.mode === config.mode ? previous : undefined;
+}
+
+function settingsOf(c: BenchConfig): Record<string, unknown> {
+  return {
+    phases: [...c.phases],
+    proxyMain: path.relative(REPO_ROOT, c.proxyMain),
+    proxyLogLevel: c.proxyLogLevel,
+    proxyEnv: c.proxyEnv,
+    largeBytes: c.largeBytes,
+    parallelStreams: c.parallelStreams,
+    rangeBytes: c.rangeBytes,
+    rangeRequests: c.rangeRequests,
+    multipartBytes: c.multipartBytes,
+    multipartPartBytes: c.multipartPartBytes,
+    multipartQueue: c.multipartQueue,
+    smallSizes: c.smallSizes,
+    smallConcurrency: c.smallConcurrency,
+    smallObjects: c.smallObjects,
+    smallWindowSeconds: c.smallWindowSeconds,
+    listKeys: c.listKeys,
+    hugeBytes: c.hugeBytes,
+    manyUploads: c.manyUploads,
+    manyUploadBytes: c.manyUploadBytes,
+    cryptoBytes: c.cryptoBytes,
+    cryptoChunkSizes: c.cryptoChunkSizes,
+  };
 }
 
 /** The MinIO binary `make test-deps` built, if it did (only its version is wanted here). */

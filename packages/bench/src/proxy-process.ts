@@ -1,11 +1,12 @@
 // The proxy as its own process (node packages/proxy/dist/main.js), so its CPU and RSS can be read
 // from /proc and it can be pinned to a core of its own.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { freePort } from '@s3seal/testkit';
 import type { MinioServer } from '@s3seal/testkit';
 
@@ -23,6 +24,8 @@ export interface ProxyProcessOptions {
   readonly logPath: string;
   /** S3SEAL_LOG_LEVEL; the default, info, logs one line per request as production does. */
   readonly logLevel: string;
+  /** PATH and HOME of the caller, and any extra S3SEAL_* options. */
+  readonly env: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
 }
 
@@ -37,8 +40,7 @@ export async function startProxyProcess(options: ProxyProcessOptions): Promise<P
       stdio: ['ignore', logFd, logFd],
       // Only what the proxy needs: its config refuses unknown S3SEAL_* variables.
       env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: process.env['HOME'] ?? '',
+        ...options.env,
         S3SEAL_LISTEN: `127.0.0.1:${port}`,
         S3SEAL_UPSTREAM: options.minio.endpoint,
         S3SEAL_LOG_LEVEL: options.logLevel,
@@ -79,6 +81,15 @@ export async function startProxyProcess(options: ProxyProcessOptions): Promise<P
       await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
     },
   };
+}
+
+/**
+ * Whether this proxy build knows an option (its --help lists each option's variable). Lets the
+ * harness measure builds from before and after a feature, e.g. multipart and S3SEAL_VALKEY_URL.
+ */
+export async function proxyHasOption(main: string, variable: string): Promise<boolean> {
+  const { stdout } = await promisify(execFile)(process.execPath, [main, '--help']);
+  return stdout.includes(`env: ${variable}`);
 }
 
 function isListening(port: number): Promise<boolean> {

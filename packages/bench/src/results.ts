@@ -46,6 +46,8 @@ export interface Results extends HeadlineFigures {
   readonly runs: number;
   readonly command: string;
   readonly machine: Machine;
+  /** How the run was set up: the proxy build and options, and the sizes. */
+  readonly settings: Readonly<Record<string, unknown>>;
   /** Which measurement each headline key is (a key → a sentence). */
   readonly definitions: Readonly<Record<keyof HeadlineFigures, string>>;
   /** Why a key is null, or what to keep in mind reading it. */

@@ -3,12 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { startMinio } from '@s3seal/testkit';
-import type { MinioServer } from '@s3seal/testkit';
+import { startMinio, startValkey } from '@s3seal/testkit';
+import type { MinioServer, ValkeyServer } from '@s3seal/testkit';
 import { applyLayout, cpuLayout } from './affinity.js';
 import type { CpuLayout, LayoutName } from './affinity.js';
 import type { BenchConfig } from './config.js';
-import { startProxyProcess } from './proxy-process.js';
+import { proxyHasOption, startProxyProcess } from './proxy-process.js';
 import type { ProxyProcess } from './proxy-process.js';
 import { S3Http } from './s3-http.js';
 
@@ -25,7 +25,11 @@ export interface Target {
 export interface Rig {
   readonly minio: MinioServer;
   readonly minioPid: number;
+  /** Holds multipart state, when the proxy build has multipart (S3SEAL_VALKEY_URL). */
+  readonly valkey: ValkeyServer | undefined;
   readonly proxy: ProxyProcess;
+  /** The environment the rig's proxy was started with (for further proxies of the same kind). */
+  readonly proxyEnv: Readonly<Record<string, string>>;
   readonly targets: Readonly<Record<TargetName, Target>>;
   /** Created through MinIO; the proxy encrypts every bucket (S3SEAL_BUCKETS=*). */
   readonly bucket: string;
@@ -44,12 +48,30 @@ export async function startRig(config: BenchConfig): Promise<Rig> {
       'benchmarks need MinIO as a local process (S3SEAL_RIG_BACKEND=containers is not supported)',
     );
   }
-  const proxy = await startProxyProcess({
-    main: config.proxyMain,
-    minio,
-    logPath: path.join(config.outDir, 'proxy.log'),
-    logLevel: config.proxyLogLevel,
-  });
+  let valkey: ValkeyServer | undefined;
+  let proxy: ProxyProcess;
+  let proxyEnv: Record<string, string>;
+  try {
+    valkey = (await proxyHasOption(config.proxyMain, 'S3SEAL_VALKEY_URL'))
+      ? await startValkey({ allowExternal: false })
+      : undefined;
+    proxyEnv = {
+      ...config.inheritedEnv,
+      ...(valkey ? { S3SEAL_VALKEY_URL: valkey.url } : {}),
+      ...config.proxyEnv,
+    };
+    proxy = await startProxyProcess({
+      main: config.proxyMain,
+      minio,
+      logPath: path.join(config.outDir, 'proxy.log'),
+      logLevel: config.proxyLogLevel,
+      env: proxyEnv,
+    });
+  } catch (err: unknown) {
+    await valkey?.stop();
+    await minio.stop();
+    throw err;
+  }
   const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
   const target = (name: TargetName, endpoint: string): Target => ({
     name,
@@ -68,11 +90,13 @@ export async function startRig(config: BenchConfig): Promise<Rig> {
   const targets = { direct: target('direct', minio.endpoint), s3seal: target('s3seal', proxy.url) };
   const bucket = `bench-${randomBytes(4).toString('hex')}`;
   await targets.direct.http.createBucket(bucket);
-  const pids = { proxy: proxy.pid, minio: minio.pid };
+  const pids = { proxy: proxy.pid, minio: minio.pid, valkey: valkey?.pid };
   const rig: Rig = {
     minio,
     minioPid: minio.pid,
+    valkey,
     proxy,
+    proxyEnv,
     targets,
     bucket,
     layout: cpuLayout('unpinned'),
@@ -87,6 +111,7 @@ export async function startRig(config: BenchConfig): Promise<Rig> {
         await t.http.close();
       }
       await proxy.stop();
+      await valkey?.stop();
       await minio.stop();
     },
   };

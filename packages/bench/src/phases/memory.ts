@@ -87,6 +87,7 @@ async function withFreshProxy<T>(
     minio: rig.minio,
     logPath: path.join(config.outDir, 'proxy-memory.log'),
     logLevel: config.proxyLogLevel,
+    env: rig.proxyEnv,
   });
   const http = new S3Http(proxy.url, rig.minio, rig.minio.region);
   try {

@@ -17,6 +17,8 @@ export interface MultipartResult {
   readonly objectBytes: number;
   readonly partBytes: number;
   readonly queueSize: number;
+  /** Whether the proxy ran with Valkey for its multipart state (builds that have multipart). */
+  readonly isProxyWithValkey: boolean;
   readonly targets: Record<TargetName, MultipartTargetResult>;
 }
 
@@ -75,6 +77,7 @@ export async function runMultipart(
     objectBytes: size,
     partBytes: config.multipartPartBytes,
     queueSize: config.multipartQueue,
+    isProxyWithValkey: rig.valkey !== undefined,
     targets: { direct: result('direct'), s3seal: result('s3seal') },
   };
 }
