@@ -300,6 +300,11 @@ export interface RcloneOptions {
   /** Single PUT below this (rclone size syntax). Default 64M. */
   readonly uploadCutoff?: string;
   readonly chunkSize?: string;
+  /**
+   * Whether rclone checks a multipart upload's ETag (read back with HEAD) against the MD5 of its
+   * parts' MD5s. Default: rclone's own for provider Minio (on).
+   */
+  readonly useMultipartEtag?: boolean;
 }
 
 export async function rclone(target: S3Target, options: RcloneOptions = {}): Promise<CliRunner> {
@@ -330,6 +335,9 @@ export async function rclone(target: S3Target, options: RcloneOptions = {}): Pro
     options.uploadCutoff ?? '64M',
     '--s3-chunk-size',
     options.chunkSize ?? options.uploadCutoff ?? '64M',
+    ...(options.useMultipartEtag === undefined
+      ? []
+      : [`--s3-use-multipart-etag=${String(options.useMultipartEtag)}`]),
   ];
   return {
     dir,

@@ -11,8 +11,10 @@ export interface RecordedExchange {
   /** Path and query, as sent. */
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  /** Body bytes the client sent (counted, not kept). */
+  /** Body bytes the client sent (counted; kept only when small, in `body`). */
   bodyBytes: number;
+  /** The body, when it is at most KEPT_BODY_BYTES (a CompleteMultipartUpload list, not object data). */
+  body?: Buffer | undefined;
   status?: number;
   responseHeaders?: IncomingHttpHeaders;
 }
@@ -25,6 +27,9 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
+/** Request bodies up to this size are kept whole. */
+const KEPT_BODY_BYTES = 64 * 1024;
+
 export async function startRecorder(target: string): Promise<Recorder> {
   const upstream = new URL(target);
   const exchanges: RecordedExchange[] = [];
@@ -36,8 +41,13 @@ export async function startRecorder(target: string): Promise<Recorder> {
       bodyBytes: 0,
     };
     exchanges.push(exchange);
+    const kept: Buffer[] = [];
     req.on('data', (chunk: Buffer) => {
       exchange.bodyBytes += chunk.length;
+      if (exchange.bodyBytes <= KEPT_BODY_BYTES) kept.push(chunk);
+    });
+    req.on('end', () => {
+      if (exchange.bodyBytes <= KEPT_BODY_BYTES) exchange.body = Buffer.concat(kept);
     });
     const out = request(
       {

@@ -1,9 +1,10 @@
 // A real stack for proxy integration tests: MinIO started by the testkit, a fresh keyring
 // directory, and the proxy in this process on a free port, with S3 clients for both sides.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMinio, startValkey } from '@s3seal/testkit';
 import type { MinioServer, ValkeyServer } from '@s3seal/testkit';
@@ -133,6 +134,49 @@ export async function expectCiphertextAtRest(
     // sealed object: ~6 %), so for those only a stored body equal to the plaintext is a leak.
     throw new Error(`the plaintext of ${key} is stored in clear`);
   }
+}
+
+/**
+ * `expectCiphertextAtRest` for a plaintext in a file (too big to hold twice in memory): samples
+ * `windows` runs of 32 bytes from the file and streams the stored object, which must contain
+ * none of them and carry s3seal metadata. Returns that metadata and the stored ETag.
+ */
+export async function expectFileCiphertextAtRest(
+  stack: Stack,
+  key: string,
+  file: string,
+  { bucket = stack.bucket, windows = 64 }: { bucket?: string; windows?: number } = {},
+): Promise<{ metadata: Record<string, string>; etag: string | undefined }> {
+  const width = 32;
+  const samples: { at: number; bytes: Buffer }[] = [];
+  const handle = await open(file);
+  try {
+    const { size } = await handle.stat();
+    if (size < width) throw new Error(`${file} is too small for expectFileCiphertextAtRest`);
+    const step = Math.max(1, Math.floor((size - width) / windows));
+    for (let at = 0; at + width <= size && samples.length < windows; at += step) {
+      const bytes = Buffer.alloc(width);
+      await handle.read(bytes, 0, width, at);
+      samples.push({ at, bytes });
+    }
+  } finally {
+    await handle.close();
+  }
+  const out = await stack.raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const metadata = out.Metadata ?? {};
+  if (metadata['s3seal-v'] !== '1') throw new Error(`object ${key} has no s3seal metadata at rest`);
+  // Searched chunk by chunk, with the last width-1 bytes carried over the chunk boundary.
+  let carry = Buffer.alloc(0);
+  for await (const chunk of out.Body as Readable) {
+    const haystack = Buffer.concat([carry, chunk as Buffer]);
+    for (const { at, bytes } of samples) {
+      if (haystack.includes(bytes)) {
+        throw new Error(`plaintext bytes ${at}..${at + width} of ${key} are stored in clear`);
+      }
+    }
+    carry = haystack.subarray(Math.max(0, haystack.length - (width - 1)));
+  }
+  return { metadata, etag: out.ETag };
 }
 
 /** Plaintext that is easy to spot if it ever leaks (repeating text), of any size. */
