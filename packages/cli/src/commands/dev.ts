@@ -34,6 +34,8 @@ export const devCommand: CommandModule<object, DevArgs> = {
       S3SEAL_LISTEN: `127.0.0.1:${args.port}`,
       S3SEAL_UPSTREAM: rig.minio.endpoint,
       S3SEAL_KEK_DIR: keyringDir,
+      // Multipart uploads keep their in-flight state in the stack's Valkey.
+      S3SEAL_VALKEY_URL: rig.valkey.url,
       AWS_ACCESS_KEY_ID: rig.minio.accessKeyId,
       AWS_SECRET_ACCESS_KEY: rig.minio.secretAccessKey,
     });

@@ -1023,3 +1023,39 @@ describe('with default options', () => {
     });
   });
 });
+
+describe('S3SEAL_UPSTREAM_CREDENTIALS_FILE', () => {
+  const file = join(tmpdir(), `s3seal-upstream-${randomBytes(6).toString('hex')}.json`);
+  let own: Stack | undefined;
+  let ownMinio: MinioServer | undefined;
+  beforeAll(async () => {
+    const minio = await startMinio();
+    await writeFile(
+      file,
+      JSON.stringify({ accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey }),
+    );
+    // The environment's pair is wrong on purpose: the file must be what signs upstream requests.
+    own = await startStack({
+      minio,
+      env: {
+        S3SEAL_UPSTREAM_CREDENTIALS_FILE: file,
+        AWS_ACCESS_KEY_ID: 'unused',
+        AWS_SECRET_ACCESS_KEY: 'unused-secret',
+      },
+    });
+    ownMinio = minio;
+  });
+  afterAll(async () => {
+    await own?.stop();
+    await ownMinio?.stop();
+    await rm(file, { force: true });
+  });
+
+  it('signs upstream requests with the pair from the file, and clients sign with the same pair', async () => {
+    const body = randomBytes(80_000);
+    await own!.client.send(new PutObjectCommand({ Bucket: own!.bucket, Key: 'creds/file', Body: body }));
+    const out = await own!.client.send(new GetObjectCommand({ Bucket: own!.bucket, Key: 'creds/file' }));
+    expect(Buffer.from(await out.Body!.transformToByteArray()).equals(body)).toBe(true);
+    await expectCiphertextAtRest(own!, 'creds/file', body);
+  });
+});

@@ -3,10 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
@@ -89,6 +91,42 @@ describe('PutObject and GetObject', () => {
       await expectCiphertextAtRest(stack, key, body);
     },
   );
+
+  it("never forwards the client's plaintext checksum as if it described the stored bytes", async () => {
+    const body = randomBytes(90_000);
+    await put('checksum/crc32', body, { ChecksumAlgorithm: 'CRC32' });
+    const raw = await stack.raw.send(
+      new HeadObjectCommand({ Bucket: stack.bucket, Key: 'checksum/crc32', ChecksumMode: 'ENABLED' }),
+    );
+    const plainCrc = Buffer.alloc(4);
+    plainCrc.writeUInt32BE(crc32(body));
+    expect(raw.ChecksumCRC32).not.toBe(plainCrc.toString('base64'));
+  });
+
+  it('keeps tagging, cache and disposition headers', async () => {
+    const body = randomBytes(70_000);
+    await put('headers/all', body, {
+      Tagging: 'team=storage&tier=gold',
+      CacheControl: 'max-age=60',
+      ContentDisposition: 'attachment; filename="x.bin"',
+      ContentLanguage: 'en',
+    });
+    const head = await stack.client.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: 'headers/all' }));
+    expect([head.CacheControl, head.ContentDisposition, head.ContentLanguage]).toEqual([
+      'max-age=60',
+      'attachment; filename="x.bin"',
+      'en',
+    ]);
+    const tags = await stack.client.send(
+      new GetObjectTaggingCommand({ Bucket: stack.bucket, Key: 'headers/all' }),
+    );
+    expect(new Map(tags.TagSet?.map((t) => [t.Key, t.Value]))).toEqual(
+      new Map([
+        ['team', 'storage'],
+        ['tier', 'gold'],
+      ]),
+    );
+  });
 
   it('keeps the client metadata and content type, and hides its own', async () => {
     const body = recognisable(5000);
