@@ -1,3 +1,4 @@
+import type { SealedEnvelope } from '@s3seal/core';
 import { rewrapEnvelope } from '@s3seal/core';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { parseCopySource } from '../s3/copy-source.js';
@@ -121,13 +122,7 @@ async function reencryptMultipart(
       headers,
       userMetadata,
     });
-    const result = {
-      CopyObjectResult: {
-        ETag: clientEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
-        LastModified: new Date().toISOString(),
-      },
-    };
-    writeXml(ctx, result, headerValue(up.headers, 'x-amz-version-id'));
+    writeReencryptedResult(ctx, envelope, up);
   } finally {
     // Let go of the source's connection when the write failed before reading it all.
     plaintext.destroy();
@@ -168,13 +163,18 @@ async function reencrypt(
     headers,
     userMetadata,
   });
+  writeReencryptedResult(ctx, envelope, up);
+}
+
+/** The result of a copy written anew: S3's CopyObjectResult for the new object. */
+function writeReencryptedResult(ctx: RequestContext, envelope: SealedEnvelope, up: UpstreamResponse): void {
   const result = {
     CopyObjectResult: {
       ETag: clientEtag(envelope.info.plaintextMd5, headerValue(up.headers, 'etag')),
       LastModified: new Date().toISOString(),
     },
   };
-  writeXml(ctx, result);
+  writeXml(ctx, result, headerValue(up.headers, 'x-amz-version-id'));
 }
 
 async function sendCopyResult(

@@ -6,7 +6,6 @@ import {
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   CreateMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
@@ -15,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { startProxy } from '../../src/proxy.js';
 import { expectCiphertextAtRest, readRaw, startStack } from '../helpers/stack.js';
 import type { Stack } from '../helpers/stack.js';
+import { s3Error } from '../helpers/s3-error.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -23,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-async function s3Error(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (err: unknown) {
-    if (err instanceof S3ServiceException) return { name: err.name, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected an S3 error');
-}
 
 function clientWith(accessKeyId: string, secretAccessKey: string): S3Client {
   return new S3Client({

@@ -29,7 +29,6 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { GetObjectCommandInput, PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { startMinio } from '@s3seal/testkit';
@@ -39,6 +38,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { expectCiphertextAtRest, readRaw, recognisable, startStack } from '../helpers/stack.js';
 import type { Stack, StackOptions } from '../helpers/stack.js';
+import { s3Error } from '../helpers/s3-error.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -64,21 +64,6 @@ function useStack(options: Omit<StackOptions, 'minio'> = {}): () => Stack {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
-
-interface S3Failure {
-  readonly name: string;
-  readonly status: number | undefined;
-}
-
-async function s3Error(promise: Promise<unknown>): Promise<S3Failure> {
-  try {
-    await promise;
-  } catch (err: unknown) {
-    if (err instanceof S3ServiceException) return { name: err.name, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected an S3 error');
-}
 
 /**
  * The status of a failure without a body: a HEAD answer, or a 304 (RFC 9110 §15.4.5). No

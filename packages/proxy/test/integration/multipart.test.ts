@@ -26,6 +26,7 @@ import type { MinioServer, ValkeyServer } from '@s3seal/testkit';
 import { Redis } from 'ioredis';
 import { expectCiphertextAtRest, readRaw, startStack } from '../helpers/stack.js';
 import type { Stack } from '../helpers/stack.js';
+import { s3Error } from '../helpers/s3-error.js';
 
 const MiB = 1024 * 1024;
 // Uploads of tens of MiB through the proxy take seconds: more than jest's 5 s default, which
@@ -54,16 +55,6 @@ function numbered(size: number, from = 0): Buffer {
 }
 
 const md5 = (b: Buffer): string => `"${createHash('md5').update(b).digest('hex')}"`;
-
-async function s3Error(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (err: unknown) {
-    if (err instanceof S3ServiceException) return { name: err.name, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected an S3 error');
-}
 
 async function get(
   client: S3Client,

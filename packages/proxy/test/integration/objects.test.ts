@@ -13,10 +13,10 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { expectCiphertextAtRest, readRaw, recognisable, startStack } from '../helpers/stack.js';
 import type { Stack } from '../helpers/stack.js';
+import { s3Error } from '../helpers/s3-error.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -48,16 +48,6 @@ async function get(
     etag: out.ETag,
     length: out.ContentLength,
   };
-}
-
-async function s3Error(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await promise;
-  } catch (err: unknown) {
-    if (err instanceof S3ServiceException) return { name: err.name, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected an S3 error');
 }
 
 const md5 = (b: Buffer): string => `"${createHash('md5').update(b).digest('hex')}"`;
