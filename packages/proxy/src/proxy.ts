@@ -39,7 +39,9 @@ export async function startProxy(
     : Keyring.fromEnv({ S3SEAL_KEK_ID: config.keyringId, ...config.keyringEnv });
   const keyring = watched ? (): Keyring => watched.current() : (): Keyring => fromEnv!;
 
-  const credentials = upstreamCredentials(config);
+  const onCredentialsError = (err: unknown): void =>
+    log.error({ err }, 'credentials file unreadable or invalid; keeping the last good one');
+  const credentials = upstreamCredentials(config, onCredentialsError);
   const upstream = new UpstreamClient({
     endpoint: config.upstream,
     region: config.region,
@@ -69,7 +71,9 @@ export async function startProxy(
     uploads: valkey ? new UploadStateStore(valkey, config.multipart!.ttlSeconds) : undefined,
     layouts: new LayoutCache(),
   };
-  const server = createProxyServer(services, { credentials: clientCredentials(config, credentials) });
+  const server = createProxyServer(services, {
+    credentials: clientCredentials(config, credentials, onCredentialsError),
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -475,6 +475,13 @@ describe('S3SEAL_CLIENT_CREDENTIALS_FILE', () => {
     expect((await get(stack().client, stack().bucket, 'creds/two')).body.equals(body)).toBe(true);
     expect((await get(as(appOne), stack().bucket, 'creds/one')).body.length).toBe(70_000);
   });
+
+  it('keeps the last good credentials when the file turns invalid', async () => {
+    await writeFile(file, 'this: [is not, a list');
+    const later = new Date(Date.now() + 10_000);
+    await utimes(file, later, later);
+    expect((await get(as(appOne), stack().bucket, 'creds/one')).body.length).toBe(70_000);
+  });
 });
 
 // ---- 1 (reject), 5-11: default options ---------------------------------------------------------
