@@ -6,6 +6,7 @@ import type { CopySource } from '../s3/copy-source.js';
 import { S3Error } from '../s3/errors.js';
 import { clientEtag } from '../s3/etag.js';
 import {
+  CONTENT_HEADERS,
   clientMetadata,
   headerValue,
   objectResponseHeaders,
@@ -25,16 +26,6 @@ import type { OpenedObject } from './stored-object.js';
 
 /** S3 copies at most 5 GiB in one CopyObject; larger objects need a multipart copy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
-
-/** Content headers that a COPY directive carries from the source object to the copy. */
-const CONTENT_HEADERS = [
-  'content-type',
-  'cache-control',
-  'content-disposition',
-  'content-encoding',
-  'content-language',
-  'expires',
-];
 
 /**
  * CopyObject. An encrypted source is copied server-side, untouched: the proxy unwraps its data

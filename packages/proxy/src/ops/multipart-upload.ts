@@ -14,7 +14,7 @@ import { isS3Error, S3Error } from '../s3/errors.js';
 import { headerValue } from '../s3/headers.js';
 import { queryValue } from '../s3/request-target.js';
 import type { UpstreamResponse } from '../upstream/upstream-client.js';
-import type { UploadState, UploadStateStore } from '../state/upload-state-store.js';
+import type { PartRecord, UploadState, UploadStateStore } from '../state/upload-state-store.js';
 import { refusal } from './refuse.js';
 import { putSealedBody } from './sealed-body.js';
 
@@ -140,4 +140,30 @@ export async function forgetUpload(
       'upload state left to expire',
     );
   }
+}
+
+/**
+ * Records a part the backend has just stored, for CompleteMultipartUpload to find. The client
+ * gets the part's ETag only after this: a part without a record never joins an object.
+ */
+export async function recordStoredPart(
+  store: UploadStateStore,
+  uploadId: string,
+  partNumber: number,
+  stored: { up: UpstreamResponse; plaintextSize: number; sealedSize: number },
+  md5Hex: string | undefined,
+  checksum?: PartRecord['checksum'],
+): Promise<string> {
+  const upstreamEtag = headerValue(stored.up.headers, 'etag');
+  if (md5Hex === undefined || upstreamEtag === undefined) {
+    throw new S3Error('InternalError', 'the part was stored without an ETag or an MD5');
+  }
+  await store.recordPart(uploadId, partNumber, {
+    plaintextSize: stored.plaintextSize,
+    sealedSize: stored.sealedSize,
+    upstreamEtag,
+    md5Hex,
+    ...(checksum === undefined ? {} : { checksum }),
+  });
+  return md5Hex;
 }

@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { parseCopySource, parseCopySourceRange } from '../s3/copy-source.js';
 import type { CopySource } from '../s3/copy-source.js';
-import { S3Error } from '../s3/errors.js';
 import { headerValue } from '../s3/headers.js';
 import { parsePartNumber } from '../s3/part-number.js';
 import { queryValue } from '../s3/request-target.js';
@@ -11,7 +10,7 @@ import { throwUpstreamError } from '../upstream/read-response.js';
 import { assertCopyAllowed } from './copy-policy.js';
 import { openCopySource } from './copy-source-object.js';
 import type { CopySourceObject } from './copy-source-object.js';
-import { openUpload, requireUploads, uploadSealedPart } from './multipart-upload.js';
+import { openUpload, recordStoredPart, requireUploads, uploadSealedPart } from './multipart-upload.js';
 import { PlaintextReader } from './plaintext-reader.js';
 import { sendXml } from './xml-response.js';
 
@@ -49,16 +48,7 @@ export const handleUploadPartCopy: Handler = async (ctx, services) => {
       stage: tap,
       plaintextSize,
     });
-    const upstreamEtag = headerValue(up.headers, 'etag');
-    if (tap.md5Hex === undefined || upstreamEtag === undefined) {
-      throw new S3Error('InternalError', 'the part was stored without an ETag or an MD5');
-    }
-    await store.recordPart(upload.uploadId, partNumber, {
-      plaintextSize,
-      sealedSize,
-      upstreamEtag,
-      md5Hex: tap.md5Hex,
-    });
+    await recordStoredPart(store, upload.uploadId, partNumber, { up, plaintextSize, sealedSize }, tap.md5Hex);
     const headers: Record<string, string> = {};
     const versionId = headerValue(object.head.headers, 'x-amz-version-id');
     if (versionId !== undefined) headers['x-amz-copy-source-version-id'] = versionId;

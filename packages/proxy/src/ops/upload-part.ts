@@ -1,10 +1,8 @@
 import { checksumHeaderName, createPayloadVerifier, declaredPlaintextLength } from '../auth/index.js';
 import type { Handler } from '../context.js';
-import { S3Error } from '../s3/errors.js';
-import { headerValue } from '../s3/headers.js';
 import { parsePartNumber } from '../s3/part-number.js';
 import { queryValue } from '../s3/request-target.js';
-import { openUpload, requireUploads, uploadSealedPart } from './multipart-upload.js';
+import { openUpload, recordStoredPart, requireUploads, uploadSealedPart } from './multipart-upload.js';
 
 /**
  * UploadPart (docs/FORMAT.md §5a): the body is verified and sealed as it streams, under a
@@ -24,24 +22,21 @@ export const handleUploadPart: Handler = async (ctx, services) => {
     plaintextSize,
   });
   const verified = verifier.result;
-  const upstreamEtag = headerValue(up.headers, 'etag');
-  if (verified?.md5Hex === undefined || upstreamEtag === undefined) {
-    throw new S3Error('InternalError', 'the part was stored without an ETag or an MD5');
-  }
-  await store.recordPart(upload.uploadId, partNumber, {
-    plaintextSize,
-    sealedSize,
-    upstreamEtag,
-    md5Hex: verified.md5Hex,
-    checksum: verified.checksum,
-  });
+  const md5Hex = await recordStoredPart(
+    store,
+    upload.uploadId,
+    partNumber,
+    { up, plaintextSize, sealedSize },
+    verified?.md5Hex,
+    verified?.checksum,
+  );
   const headers: Record<string, string> = {
-    etag: `"${verified.md5Hex}"`,
+    etag: `"${md5Hex}"`,
     'content-length': '0',
     'x-amz-request-id': ctx.requestId,
   };
   // S3 echoes the part's flexible checksum; the client lists it again in CompleteMultipartUpload.
-  if (verified.checksum) headers[checksumHeaderName(verified.checksum.algorithm)] = verified.checksum.base64;
+  if (verified?.checksum) headers[checksumHeaderName(verified.checksum.algorithm)] = verified.checksum.base64;
   ctx.res.writeHead(200, headers);
   ctx.res.end();
 };

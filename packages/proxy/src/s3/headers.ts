@@ -8,14 +8,19 @@ import { METADATA_PREFIX } from '@s3seal/core';
  * checksums must never reach the client.
  */
 
-/** Headers of a write that describe the object, not its bytes: forwarded as they are. */
-const OBJECT_WRITE_HEADERS: ReadonlySet<string> = new Set([
+/** The object's content description: stored with it, returned with it, carried by a COPY. */
+export const CONTENT_HEADERS = [
   'content-type',
   'content-encoding',
   'cache-control',
   'content-disposition',
   'content-language',
   'expires',
+] as const;
+
+/** Headers of a write that describe the object, not its bytes: forwarded as they are. */
+const OBJECT_WRITE_HEADERS: ReadonlySet<string> = new Set([
+  ...CONTENT_HEADERS,
   'x-amz-tagging',
   'x-amz-storage-class',
   'x-amz-acl',
@@ -60,12 +65,7 @@ const REQUEST_HEADERS: ReadonlySet<string> = new Set([
 
 /** Headers of an object's response that describe the object, passed to the client. */
 const OBJECT_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
-  'content-type',
-  'cache-control',
-  'content-disposition',
-  'content-encoding',
-  'content-language',
-  'expires',
+  ...CONTENT_HEADERS,
   'last-modified',
   'accept-ranges',
   'x-amz-version-id',
