@@ -10,7 +10,7 @@ NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 JEST := bash scripts/run-jest.sh
 
-.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors bench bench-quick
+.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors crds bench bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -65,6 +65,10 @@ run: setup test-deps ## start MinIO, Valkey and the s3seal proxy locally (Ctrl-C
 
 format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a deliberate format change)
 	S3SEAL_WRITE_VECTORS=1 $(JEST) --selectProjects unit --testPathPatterns format/vectors
+
+crds: setup ## regenerate crds/ from packages/operator/src/api/schema.ts
+	S3SEAL_WRITE_CRDS=1 $(JEST) --selectProjects unit --testPathPatterns operator/src/api/crd
+	npx prettier --write crds/
 
 clean: ## remove build outputs (not the binary cache)
 	npm run --silent clean || true

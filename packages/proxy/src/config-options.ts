@@ -24,6 +24,13 @@ export const OPTIONS = [
     describe: 'address:port the proxy serves S3 on; loopback by default so only the pod (or host) reaches it',
   },
   {
+    key: 'metricsListen',
+    env: 'S3SEAL_METRICS_LISTEN',
+    type: 'string',
+    describe:
+      'address:port of the operations listener (/healthz, /readyz); off when unset. Kubernetes probes need a pod-reachable address such as 0.0.0.0:9090',
+  },
+  {
     key: 'upstream',
     env: 'S3SEAL_UPSTREAM',
     type: 'string',
@@ -177,6 +184,14 @@ export const OPTIONS = [
     secret: true,
     describe:
       'Valkey (or Redis) holding in-flight multipart uploads: redis://[user:password@]host:port[/db], or rediss:// for TLS; with sentinels or a cluster, the scheme, credentials and db still come from here',
+  },
+  {
+    key: 'valkeyPassword',
+    env: 'S3SEAL_VALKEY_PASSWORD',
+    type: 'string',
+    secret: true,
+    describe:
+      'Valkey password, instead of one in the URL (e.g. from a Kubernetes Secret); wins over the URL password',
   },
   {
     key: 'valkeySentinels',

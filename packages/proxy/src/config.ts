@@ -27,6 +27,8 @@ export class Secret {
 export interface ProxyConfig {
   readonly listenHost: string;
   readonly listenPort: number;
+  /** The operations listener (/healthz, /readyz); undefined when off. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
   readonly upstream: URL;
   readonly region: string;
   readonly upstreamPathStyle: boolean;
@@ -60,6 +62,8 @@ export interface ValkeyConfig {
   readonly sentinelName: string | undefined;
   readonly isCluster: boolean;
   readonly tlsCaFile: string | undefined;
+  /** Overrides the URL's password when set. */
+  readonly password: Secret | undefined;
 }
 
 export interface MultipartConfig {
@@ -135,11 +139,12 @@ export function loadConfig(
   for (const key of Object.keys(file))
     if (!known.has(key)) problems.push(`${configPath}: unknown key "${key}"`);
 
-  const listen = String(raw.listen);
-  const match = /^(.*):(\d{1,5})$/.exec(listen);
-  const listenHost = match?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
-  const listenPort = Number(match?.[2] ?? NaN);
-  if (!match || listenPort > 65535) problems.push(`listen "${listen}" is not address:port`);
+  const { host: listenHost, port: listenPort } = parseListen('listen', String(raw.listen), problems);
+  const metricsListenText = raw.metricsListen as string | undefined;
+  const metricsListen =
+    metricsListenText === undefined ? undefined : parseListen('metricsListen', metricsListenText, problems);
+  if (metricsListen && metricsListen.port !== 0 && metricsListen.port === listenPort)
+    problems.push('metricsListen must use another port than listen');
 
   let upstream = new URL('http://invalid.invalid');
   // Whether `upstream` is the configured one: a missing or malformed upstream is one problem,
@@ -192,6 +197,7 @@ export function loadConfig(
   return Object.freeze({
     listenHost,
     listenPort,
+    metricsListen: metricsListen && Object.freeze(metricsListen),
     upstream,
     region: raw.region as string,
     upstreamPathStyle: raw.upstreamPathStyle as boolean,
@@ -261,10 +267,20 @@ function multipartConfig(raw: Raw, problems: string[]): MultipartConfig | undefi
       sentinelName,
       isCluster,
       tlsCaFile,
+      password: raw.valkeyPassword === undefined ? undefined : new Secret(raw.valkeyPassword as string),
     }),
     ttlSeconds,
     isValkeyRequired: raw.valkeyRequired as boolean,
   });
+}
+
+/** `address:port` (IPv6 in brackets). */
+function parseListen(key: string, text: string, problems: string[]): { host: string; port: number } {
+  const match = /^(.*):(\d{1,5})$/.exec(text);
+  const host = match?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
+  const port = Number(match?.[2] ?? NaN);
+  if (!match || port > 65535) problems.push(`${key} "${text}" is not address:port`);
+  return { host, port };
 }
 
 function readConfigFile(path: string, problems: string[]): Record<string, unknown> {

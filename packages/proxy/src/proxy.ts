@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Keyring } from '@s3seal/core';
 import { pino } from 'pino';
@@ -8,6 +9,7 @@ import type { ProxyServices } from './context.js';
 import { clientCredentials, upstreamCredentials } from './credentials.js';
 import { WatchedKeyring } from './keyring/keyring-directory.js';
 import { LayoutCache } from './ops/layout-cache.js';
+import { createHealthServer } from './health-server.js';
 import { createProxyServer } from './server.js';
 import { UploadStateStore } from './state/upload-state-store.js';
 import { connectValkey, createValkeyClient } from './state/valkey-client.js';
@@ -17,6 +19,8 @@ export interface RunningProxy {
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
   readonly port: number;
+  /** http://host:port of /healthz and /readyz, when S3SEAL_METRICS_LISTEN is set. */
+  readonly healthUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -74,12 +78,21 @@ export async function startProxy(
   const server = createProxyServer(services, {
     credentials: clientCredentials(config, credentials, onCredentialsError),
   });
+  const health = config.metricsListen
+    ? createHealthServer({
+        keyring: () => ({ ok: true, detail: `${keyring().id} ${keyring().activeVersion}` }),
+        s3Listener: () => ({ ok: server.listening }),
+        ...(valkey ? { valkey: () => ({ ok: valkey.status === 'ready', detail: valkey.status }) } : {}),
+      })
+    : undefined;
+  let healthUrl: string | undefined;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.listenPort, config.listenHost, () => resolve());
-    });
+    await listen(server, config.listenPort, config.listenHost);
+    if (health && config.metricsListen) {
+      healthUrl = `http://${await listen(health, config.metricsListen.port, config.metricsListen.host)}`;
+    }
   } catch (err: unknown) {
+    server.close();
     watched?.close();
     valkey?.disconnect();
     await upstream.close();
@@ -94,14 +107,17 @@ export async function startProxy(
       keyring: keyring().id,
       activeKey: keyring().activeVersion,
       multipart: config.multipart ? 'encrypt' : 'refuse',
+      ...(healthUrl === undefined ? {} : { health: healthUrl }),
     },
     's3seal proxy listening',
   );
   return {
     url: `http://${host}:${port}`,
     port,
+    healthUrl,
     close: async () => {
       watched?.close();
+      health?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -110,4 +126,17 @@ export async function startProxy(
       valkey?.disconnect();
     },
   };
+}
+
+/** Listens and answers `host:port` as bound (port 0 picks a free one). */
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
 }

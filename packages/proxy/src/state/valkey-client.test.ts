@@ -9,6 +9,7 @@ const config = (url: string, extra: Partial<ValkeyConfig> = {}): ValkeyConfig =>
   sentinelName: undefined,
   isCluster: false,
   tlsCaFile: undefined,
+  password: undefined,
   ...extra,
 });
 
@@ -27,6 +28,13 @@ describe('planValkeyClient', () => {
       maxRetriesPerRequest: 1,
     });
     expect(plan.options).not.toHaveProperty('tls');
+  });
+
+  it('takes the password from its own option over the URL (a Kubernetes Secret, not the URL)', () => {
+    const plan = planValkeyClient(
+      config('redis://app:from-url@valkey.example', { password: new Secret('from-secret') }),
+    );
+    expect(plan.options).toMatchObject({ username: 'app', password: 'from-secret' });
   });
 
   it('uses TLS for rediss://, with a CA file when given', () => {

@@ -55,6 +55,7 @@ export function planValkeyClient(
   const auth: RedisOptions = {
     ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
     ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(config.password === undefined ? {} : { password: config.password.reveal() }),
     ...(tls ? { tls } : {}),
   };
   if (config.isCluster) {

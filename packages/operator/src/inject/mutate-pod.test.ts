@@ -1,0 +1,234 @@
+import { describe, expect, it } from '@jest/globals';
+import type { V1Pod } from '@kubernetes/client-node';
+
+import { policyWithDefaults } from '../api/defaults.js';
+import type { EncryptionPolicy } from '../api/types.js';
+import { decideInjection, escapePointer } from './mutate-pod.js';
+import type { PatchOperation } from './mutate-pod.js';
+
+const defaults = { image: 'ghcr.io/s3seal/proxy:0.1.0' };
+
+function readyPolicy(spec: Record<string, unknown> = {}): EncryptionPolicy {
+  const policy = policyWithDefaults(
+    { name: 'backups', namespace: 'db' },
+    { upstream: { endpoint: 'https://s3.example.com', credentialsSecretRef: { name: 'creds' } }, ...spec },
+  );
+  policy.status = {
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Ready',
+        message: 'ok',
+        lastTransitionTime: '2026-11-22T00:00:00Z',
+      },
+    ],
+  };
+  return policy;
+}
+
+function pod(annotations: Record<string, string>, spec: Partial<NonNullable<V1Pod['spec']>> = {}): V1Pod {
+  return {
+    metadata: { name: 'app', annotations },
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          image: 'app:1',
+          env: [
+            { name: 'AWS_ENDPOINT_URL', value: 'https://old' },
+            { name: 'X', value: '1' },
+          ],
+        },
+      ],
+      ...spec,
+    },
+  };
+}
+
+const annotated = { 's3seal.io/inject': 'true', 's3seal.io/policy': 'backups' };
+const lookupOf = (policy?: EncryptionPolicy) => (_ns: string, name: string) =>
+  Promise.resolve(policy && policy.metadata.name === name ? policy : undefined);
+
+/** Applies the subset of RFC 6902 the webhook emits, as the apiserver would. */
+function applyPatch(target: V1Pod, patch: readonly PatchOperation[]): V1Pod {
+  const doc = structuredClone(target) as Record<string, unknown>;
+  for (const op of patch) {
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = parts.pop()!;
+    let node = doc as Record<string, unknown> | unknown[];
+    for (const part of parts) node = (node as Record<string, unknown>)[part] as Record<string, unknown>;
+    if (Array.isArray(node)) {
+      if (op.op === 'add') node.splice(last === '-' ? node.length : Number(last), 0, op.value);
+      else node[Number(last)] = op.value;
+    } else node[last] = op.value;
+  }
+  return doc;
+}
+
+describe('decideInjection', () => {
+  it('injects a native sidecar first among init containers and points every container at it', async () => {
+    const input = pod(annotated, {
+      initContainers: [{ name: 'restore', image: 'restore:1' }],
+      volumes: [{ name: 'data', emptyDir: {} }],
+    });
+    const decision = await decideInjection(input, 'db', lookupOf(readyPolicy()), defaults);
+    expect(decision.kind).toBe('inject');
+    if (decision.kind !== 'inject') return;
+    const out = applyPatch(input, decision.patch);
+    const [sidecar, restore] = out.spec!.initContainers!;
+    expect(sidecar).toMatchObject({
+      name: 's3seal-proxy',
+      image: defaults.image,
+      restartPolicy: 'Always',
+      args: ['--config', '/etc/s3seal/config/proxy.yaml'],
+      securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
+    expect(sidecar!.env).toEqual([
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'creds', key: 'AWS_ACCESS_KEY_ID' } } },
+      {
+        name: 'AWS_SECRET_ACCESS_KEY',
+        valueFrom: { secretKeyRef: { name: 'creds', key: 'AWS_SECRET_ACCESS_KEY' } },
+      },
+    ]);
+    expect(sidecar!.volumeMounts!.every((m) => m.readOnly)).toBe(true);
+    expect(restore!.env).toEqual([
+      { name: 'AWS_ENDPOINT_URL', value: 'http://127.0.0.1:8080' },
+      { name: 'AWS_ENDPOINT_URL_S3', value: 'http://127.0.0.1:8080' },
+    ]);
+    // The app's own endpoint is replaced, its other variables kept after ours.
+    expect(out.spec!.containers[0]!.env).toEqual([
+      { name: 'AWS_ENDPOINT_URL', value: 'http://127.0.0.1:8080' },
+      { name: 'AWS_ENDPOINT_URL_S3', value: 'http://127.0.0.1:8080' },
+      { name: 'X', value: '1' },
+    ]);
+    expect(out.spec!.volumes!.map((v) => v.name)).toEqual(['data', 's3seal-config', 's3seal-kek']);
+    expect(out.spec!.volumes![2]!.secret).toEqual({ secretName: 'backups-kek', defaultMode: 0o444 });
+    expect(JSON.parse(out.metadata!.annotations!['s3seal.io/status']!)).toEqual({
+      version: 1,
+      policy: 'backups',
+      sidecar: 's3seal-proxy',
+      image: defaults.image,
+      configMap: 'backups-s3seal-proxy',
+      keySecret: 'backups-kek',
+      containers: ['restore', 'app'],
+    });
+  });
+
+  it('creates the lists a pod does not have, and mounts the Valkey password when multipart is on', async () => {
+    const input: V1Pod = { metadata: { annotations: annotated }, spec: { containers: [{ name: 'app' }] } };
+    const policy = readyPolicy({
+      multipart: {
+        mode: 'encrypt',
+        valkey: { url: 'redis://v:6379', passwordSecretRef: { name: 'valkey', key: 'password' } },
+      },
+      sidecar: { image: 'registry.local/proxy:dev', port: 7480 },
+    });
+    const decision = await decideInjection(input, 'db', lookupOf(policy), defaults);
+    if (decision.kind !== 'inject') throw new Error(decision.kind);
+    const out = applyPatch(input, decision.patch);
+    const sidecar = out.spec!.initContainers![0]!;
+    expect(sidecar.image).toBe('registry.local/proxy:dev');
+    expect(sidecar.env).toContainEqual({
+      name: 'S3SEAL_VALKEY_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'valkey', key: 'password' } },
+    });
+    expect(out.spec!.containers[0]!.env![0]).toEqual({
+      name: 'AWS_ENDPOINT_URL',
+      value: 'http://127.0.0.1:7480',
+    });
+  });
+
+  it('skips pods that are not asked for or already injected, so a reinvocation changes nothing', async () => {
+    const policy = readyPolicy();
+    expect(await decideInjection(pod({}), 'db', lookupOf(policy), defaults)).toEqual({
+      kind: 'skip',
+      reason: 's3seal.io/inject is not "true"',
+    });
+    expect(
+      (
+        await decideInjection(
+          pod({ ...annotated, 's3seal.io/inject': 'false' }),
+          'db',
+          lookupOf(policy),
+          defaults,
+        )
+      ).kind,
+    ).toBe('skip');
+    const first = await decideInjection(pod(annotated), 'db', lookupOf(policy), defaults);
+    if (first.kind !== 'inject') throw new Error(first.kind);
+    const injected = applyPatch(pod(annotated), first.patch);
+    expect(await decideInjection(injected, 'db', lookupOf(policy), defaults)).toEqual({
+      kind: 'skip',
+      reason: 'already injected',
+    });
+    // Even without the record (stripped by someone), the sidecar itself is recognised.
+    delete injected.metadata!.annotations!['s3seal.io/status'];
+    expect((await decideInjection(injected, 'db', lookupOf(policy), defaults)).kind).toBe('skip');
+  });
+
+  it.each([
+    [
+      'no policy named',
+      { 's3seal.io/inject': 'true' },
+      {},
+      readyPolicy(),
+      'PolicyNotNamed',
+      's3seal.io/policy',
+    ],
+    ['a missing policy', annotated, {}, undefined, 'PolicyNotFound', 'db/backups'],
+    ['a hostNetwork pod', annotated, { hostNetwork: true }, readyPolicy(), 'HostNetwork', 'hostNetwork'],
+    [
+      'a port the app already uses',
+      annotated,
+      { containers: [{ name: 'web', ports: [{ containerPort: 8080 }] }] },
+      readyPolicy(),
+      'PortConflict',
+      'spec.sidecar.port',
+    ],
+    [
+      'a volume name clash',
+      annotated,
+      { volumes: [{ name: 's3seal-kek', emptyDir: {} }] },
+      readyPolicy(),
+      'VolumeConflict',
+      's3seal-kek',
+    ],
+  ])('denies %s, saying what to fix', async (_what, annotations, spec, policy, reason, mentions) => {
+    const decision = await decideInjection(pod(annotations, spec), 'db', lookupOf(policy), defaults);
+    expect(decision).toMatchObject({ kind: 'deny', reason });
+    if (decision.kind === 'deny') expect(decision.message).toContain(mentions);
+  });
+
+  it('denies while the policy is not Ready, quoting its condition', async () => {
+    const policy = readyPolicy();
+    policy.status = {
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'CredentialsSecretNotFound',
+          message: 'Secret db/creds not found',
+          lastTransitionTime: '2026-11-22T00:00:00Z',
+        },
+      ],
+    };
+    const decision = await decideInjection(pod(annotated), 'db', lookupOf(policy), defaults);
+    expect(decision).toMatchObject({ kind: 'deny', reason: 'PolicyNotReady' });
+    if (decision.kind === 'deny')
+      expect(decision.message).toContain('CredentialsSecretNotFound: Secret db/creds not found');
+    delete policy.status;
+    expect(await decideInjection(pod(annotated), 'db', lookupOf(policy), defaults)).toMatchObject({
+      kind: 'deny',
+      reason: 'PolicyNotReady',
+    });
+  });
+
+  it('escapes JSON pointer segments', () => {
+    expect(escapePointer('s3seal.io/status')).toBe('s3seal.io~1status');
+    expect(escapePointer('a~b')).toBe('a~0b');
+  });
+});

@@ -1,0 +1,172 @@
+import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+
+import { findCondition, isPolicyReady, CONDITION_READY } from '../api/conditions.js';
+import {
+  ANNOTATION_INJECT,
+  ANNOTATION_INJECTION_STATUS,
+  ANNOTATION_POLICY,
+  SIDECAR_NAME,
+} from '../api/names.js';
+import type { EncryptionPolicy } from '../api/types.js';
+import { keySecretName, proxyConfigMapName } from '../render/names.js';
+import { endpointEnv, sidecarContainer, sidecarVolumes } from './sidecar.js';
+import type { SidecarDefaults } from './sidecar.js';
+
+export interface PatchOperation {
+  readonly op: 'add' | 'replace' | 'remove';
+  readonly path: string;
+  readonly value?: unknown;
+}
+
+/** What the webhook does with a pod. */
+export type InjectionDecision =
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'deny'; readonly reason: string; readonly message: string }
+  | { readonly kind: 'inject'; readonly patch: readonly PatchOperation[]; readonly record: InjectionRecord };
+
+/** The value of the s3seal.io/status annotation: what was injected, so it is never done twice. */
+export interface InjectionRecord {
+  readonly version: 1;
+  readonly policy: string;
+  readonly sidecar: string;
+  readonly image: string;
+  readonly configMap: string;
+  readonly keySecret: string;
+  /** Containers (and init containers) whose S3 endpoint now points at the sidecar. */
+  readonly containers: readonly string[];
+}
+
+/** Looks a policy up in the pod's namespace; undefined when there is none. */
+export type PolicyLookup = (namespace: string, name: string) => Promise<EncryptionPolicy | undefined>;
+
+/** JSON Pointer escaping (RFC 6901) for keys such as `s3seal.io/status`. */
+export const escapePointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * Decides what to do with a pod at admission: skip it (not asked for, or already injected),
+ * deny it (asked for, but encryption cannot be guaranteed: fail closed, saying what to fix),
+ * or inject the proxy.
+ */
+export async function decideInjection(
+  pod: V1Pod,
+  namespace: string,
+  lookup: PolicyLookup,
+  defaults: SidecarDefaults,
+): Promise<InjectionDecision> {
+  const annotations = pod.metadata?.annotations ?? {};
+  if (annotations[ANNOTATION_INJECT] !== 'true')
+    return { kind: 'skip', reason: `${ANNOTATION_INJECT} is not "true"` };
+  const spec = pod.spec;
+  if (!spec) return { kind: 'deny', reason: 'NoPodSpec', message: 'the pod has no spec' };
+  if (
+    annotations[ANNOTATION_INJECTION_STATUS] !== undefined ||
+    spec.initContainers?.some((c) => c.name === SIDECAR_NAME)
+  ) {
+    return { kind: 'skip', reason: 'already injected' };
+  }
+  const policyName = annotations[ANNOTATION_POLICY];
+  if (!policyName) {
+    return {
+      kind: 'deny',
+      reason: 'PolicyNotNamed',
+      message: `the pod asks for s3seal injection (${ANNOTATION_INJECT}: "true") but names no EncryptionPolicy: add the annotation ${ANNOTATION_POLICY}: <policy name in namespace ${namespace}>`,
+    };
+  }
+  if (spec.hostNetwork) {
+    return {
+      kind: 'deny',
+      reason: 'HostNetwork',
+      message: `s3seal does not inject into hostNetwork pods: the proxy's loopback port would be shared with the node. Run the pod without hostNetwork, or remove ${ANNOTATION_INJECT}`,
+    };
+  }
+  const policy = await lookup(namespace, policyName);
+  if (!policy) {
+    return {
+      kind: 'deny',
+      reason: 'PolicyNotFound',
+      message: `EncryptionPolicy ${namespace}/${policyName} (annotation ${ANNOTATION_POLICY}) does not exist: create it in this namespace, or fix the annotation`,
+    };
+  }
+  if (!isPolicyReady(policy)) {
+    const ready = findCondition(policy, CONDITION_READY);
+    return {
+      kind: 'deny',
+      reason: 'PolicyNotReady',
+      message: `EncryptionPolicy ${namespace}/${policyName} is not Ready${ready ? ` (${ready.reason}: ${ready.message})` : ' yet (the operator has not reconciled it)'}; fix it and re-create the pod`,
+    };
+  }
+  const { port, healthPort } = policy.spec.sidecar;
+  const clash = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].find((c) =>
+    c.ports?.some((p) => p.containerPort === port || p.containerPort === healthPort),
+  );
+  if (clash) {
+    return {
+      kind: 'deny',
+      reason: 'PortConflict',
+      message: `container ${clash.name} already uses port ${port} or ${healthPort}, which the s3seal proxy needs: set spec.sidecar.port / spec.sidecar.healthPort of EncryptionPolicy ${namespace}/${policyName} to free ports`,
+    };
+  }
+  const sidecar = sidecarContainer(policy, defaults);
+  const volumes = sidecarVolumes(policy);
+  const taken = new Set((spec.volumes ?? []).map((v) => v.name));
+  const volumeClash = volumes.find((v) => taken.has(v.name));
+  if (volumeClash) {
+    return {
+      kind: 'deny',
+      reason: 'VolumeConflict',
+      message: `the pod already has a volume named ${volumeClash.name}, which s3seal injects; rename it`,
+    };
+  }
+
+  const patch: PatchOperation[] = [];
+  patch.push(
+    spec.initContainers === undefined
+      ? { op: 'add', path: '/spec/initContainers', value: [sidecar] }
+      : // First, so the pod's other init containers can already use S3 through it.
+        { op: 'add', path: '/spec/initContainers/0', value: sidecar },
+  );
+  if (spec.volumes === undefined) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
+  else for (const volume of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: volume });
+
+  const endpoint = endpointEnv(policy);
+  const pointed: string[] = [];
+  const pointAt = (
+    containers: readonly V1Container[],
+    field: 'containers' | 'initContainers',
+    offset: number,
+  ): void => {
+    containers.forEach((container, index) => {
+      patch.push(envPatch(container, `/spec/${field}/${index + offset}/env`, endpoint));
+      pointed.push(container.name);
+    });
+  };
+  // Init containers shift by one: the sidecar was inserted at index 0.
+  pointAt(spec.initContainers ?? [], 'initContainers', 1);
+  pointAt(spec.containers ?? [], 'containers', 0);
+
+  const record: InjectionRecord = {
+    version: 1,
+    policy: policyName,
+    sidecar: SIDECAR_NAME,
+    image: sidecar.image!,
+    configMap: proxyConfigMapName(policy),
+    keySecret: keySecretName(policy),
+    containers: pointed,
+  };
+  patch.push({
+    op: 'add',
+    path: `/metadata/annotations/${escapePointer(ANNOTATION_INJECTION_STATUS)}`,
+    value: JSON.stringify(record),
+  });
+  return { kind: 'inject', patch, record };
+}
+
+/**
+ * The container's environment with the endpoint variables first (so later variables may
+ * refer to them) and any value the app had for them replaced.
+ */
+function envPatch(container: V1Container, path: string, endpoint: readonly V1EnvVar[]): PatchOperation {
+  const names = new Set(endpoint.map((e) => e.name));
+  if (container.env === undefined) return { op: 'add', path, value: endpoint };
+  return { op: 'replace', path, value: [...endpoint, ...container.env.filter((e) => !names.has(e.name))] };
+}

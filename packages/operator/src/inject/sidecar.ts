@@ -1,0 +1,107 @@
+import type { V1Container, V1EnvVar, V1Volume } from '@kubernetes/client-node';
+
+import { SIDECAR_NAME } from '../api/names.js';
+import type { EncryptionPolicy } from '../api/types.js';
+import { keySecretName, proxyConfigMapName } from '../render/names.js';
+import { PROXY_CONFIG_KEY, SIDECAR_PATHS } from '../render/proxy-config.js';
+
+export const CONFIG_VOLUME = 's3seal-config';
+export const KEK_VOLUME = 's3seal-kek';
+export const SIDECAR_USER = 65532;
+
+/** Where the operator's defaults for injected sidecars come from (its flags). */
+export interface SidecarDefaults {
+  readonly image: string;
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+}
+
+const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
+
+/** The environment variables applications use to find S3: both the general and the S3-specific one. */
+export function endpointEnv(policy: EncryptionPolicy): V1EnvVar[] {
+  const url = `http://127.0.0.1:${policy.spec.sidecar.port}`;
+  return [
+    { name: 'AWS_ENDPOINT_URL', value: url },
+    { name: 'AWS_ENDPOINT_URL_S3', value: url },
+  ];
+}
+
+/**
+ * The proxy as a native sidecar: an init container with restartPolicy Always starts before the
+ * app's containers (and its other init containers), keeps running beside them, and is stopped
+ * after them, so an app never talks to S3 without it.
+ */
+export function sidecarContainer(policy: EncryptionPolicy, defaults: SidecarDefaults): V1Container {
+  const { sidecar, upstream, multipart } = policy.spec;
+  const credentials = upstream.credentialsSecretRef;
+  const password = multipart.mode === 'encrypt' ? multipart.valkey?.passwordSecretRef : undefined;
+  const fromSecret = (name: string, secret: string, key: string): V1EnvVar => ({
+    name,
+    valueFrom: { secretKeyRef: { name: secret, key } },
+  });
+  return {
+    name: SIDECAR_NAME,
+    image: sidecar.image ?? defaults.image,
+    ...(defaults.imagePullPolicy ? { imagePullPolicy: defaults.imagePullPolicy } : {}),
+    restartPolicy: 'Always',
+    args: ['--config', SIDECAR_PATHS.configFile],
+    env: [
+      fromSecret('AWS_ACCESS_KEY_ID', credentials.name, credentials.accessKeyIdKey),
+      fromSecret('AWS_SECRET_ACCESS_KEY', credentials.name, credentials.secretAccessKeyKey),
+      ...(password ? [fromSecret('S3SEAL_VALKEY_PASSWORD', password.name, password.key)] : []),
+    ],
+    ports: [
+      { name: 's3seal', containerPort: sidecar.port, protocol: 'TCP' },
+      { name: 's3seal-health', containerPort: sidecar.healthPort, protocol: 'TCP' },
+    ],
+    // The app's containers start only once the startup probe passed: keyring loaded, listening.
+    startupProbe: {
+      httpGet: { path: '/readyz', port: sidecar.healthPort },
+      periodSeconds: 1,
+      failureThreshold: 120,
+    },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: sidecar.healthPort },
+      periodSeconds: 5,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: sidecar.healthPort },
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
+    resources: sidecar.resources ?? DEFAULT_RESOURCES,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: SIDECAR_USER,
+      runAsGroup: SIDECAR_USER,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: CONFIG_VOLUME, mountPath: SIDECAR_PATHS.configDir, readOnly: true },
+      { name: KEK_VOLUME, mountPath: SIDECAR_PATHS.kekDir, readOnly: true },
+    ],
+  };
+}
+
+/** The rendered configuration and the key versions, mounted read-only. */
+export function sidecarVolumes(policy: EncryptionPolicy): V1Volume[] {
+  return [
+    {
+      name: CONFIG_VOLUME,
+      configMap: {
+        name: proxyConfigMapName(policy),
+        items: [{ key: PROXY_CONFIG_KEY, path: PROXY_CONFIG_KEY }],
+      },
+    },
+    {
+      name: KEK_VOLUME,
+      // Secret files belong to root; the sidecar runs as a non-root user with no fsGroup of
+      // its own, so they must be world-readable inside its (single-process) container.
+      secret: { secretName: keySecretName(policy), defaultMode: 0o444 },
+    },
+  ];
+}
