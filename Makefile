@@ -41,10 +41,10 @@ test-deps: ## build or find MinIO, etcd, kube-apiserver; install redis-server
 test-unit: setup ## unit tests only (no servers)
 	$(JEST) --selectProjects unit
 
-test-integration: setup test-deps ## integration tests against real servers
+test-integration: setup test-deps build ## integration tests against real servers (the operator's end-to-end test runs the built proxy)
 	$(JEST) --selectProjects integration
 
-test: setup test-deps ## everything CI runs: unit and integration tests
+test: setup test-deps build ## everything CI runs: unit and integration tests
 	$(JEST)
 
 # Not part of `make test`: minutes of load on every core. Run it on a quiet machine.

@@ -1,15 +1,9 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type KubeApi, startKubeApi } from '@s3seal/testkit';
 import { stringify } from 'yaml';
 
-import { CRD_FILE } from '../src/api/crd.js';
-import { CRD_NAME } from '../src/api/names.js';
+import { installCrd } from './helpers/cluster.js';
 import { kubectl, kubectlOk } from './helpers/kubectl.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function policy(name: string, spec: Record<string, unknown>): string {
   return stringify({
@@ -27,13 +21,7 @@ describe('the EncryptionPolicy CRD on a real kube-apiserver', () => {
 
   beforeAll(async () => {
     kube = await startKubeApi();
-    await kubectlOk(kube.kubeconfigPath, ['apply', '-f', path.join(repoRoot, CRD_FILE)]);
-    await kubectlOk(kube.kubeconfigPath, [
-      'wait',
-      '--for=condition=Established',
-      `crd/${CRD_NAME}`,
-      '--timeout=60s',
-    ]);
+    await installCrd(kube);
   });
 
   afterAll(async () => {

@@ -5,3 +5,4 @@ export { startMinio, type MinioServer, type StartMinioOptions } from './minio.js
 export { freePort } from './ports.js';
 export { startRig, type Rig, type RigOptions } from './rig.js';
 export { startValkey, type StartValkeyOptions, type ValkeyServer } from './valkey.js';
+export { assertCiphertextAtRest, readRawObject } from './at-rest.js';

@@ -31,3 +31,8 @@ export function setCondition(
     a.type.localeCompare(b.type),
   );
 }
+
+/** Kubernetes times are RFC 3339 to the second. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

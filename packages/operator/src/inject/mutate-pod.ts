@@ -11,18 +11,18 @@ import type { EncryptionPolicy } from '../api/types.js';
 import { keySecretName, proxyConfigMapName } from '../render/names.js';
 import { endpointEnv, sidecarContainer, sidecarVolumes } from './sidecar.js';
 import type { SidecarDefaults } from './sidecar.js';
-
-export interface PatchOperation {
-  readonly op: 'add' | 'replace' | 'remove';
-  readonly path: string;
-  readonly value?: unknown;
-}
+import { jsonPatchEscape } from '../webhook/admission-review.js';
+import type { JsonPatchOperation } from '../webhook/admission-review.js';
 
 /** What the webhook does with a pod. */
 export type InjectionDecision =
   | { readonly kind: 'skip'; readonly reason: string }
   | { readonly kind: 'deny'; readonly reason: string; readonly message: string }
-  | { readonly kind: 'inject'; readonly patch: readonly PatchOperation[]; readonly record: InjectionRecord };
+  | {
+      readonly kind: 'inject';
+      readonly patch: readonly JsonPatchOperation[];
+      readonly record: InjectionRecord;
+    };
 
 /** The value of the s3seal.io/status annotation: what was injected, so it is never done twice. */
 export interface InjectionRecord {
@@ -38,9 +38,6 @@ export interface InjectionRecord {
 
 /** Looks a policy up in the pod's namespace; undefined when there is none. */
 export type PolicyLookup = (namespace: string, name: string) => Promise<EncryptionPolicy | undefined>;
-
-/** JSON Pointer escaping (RFC 6901) for keys such as `s3seal.io/status`. */
-export const escapePointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1');
 
 /**
  * Decides what to do with a pod at admission: skip it (not asked for, or already injected),
@@ -118,7 +115,7 @@ export async function decideInjection(
     };
   }
 
-  const patch: PatchOperation[] = [];
+  const patch: JsonPatchOperation[] = [];
   patch.push(
     spec.initContainers === undefined
       ? { op: 'add', path: '/spec/initContainers', value: [sidecar] }
@@ -155,7 +152,7 @@ export async function decideInjection(
   };
   patch.push({
     op: 'add',
-    path: `/metadata/annotations/${escapePointer(ANNOTATION_INJECTION_STATUS)}`,
+    path: `/metadata/annotations/${jsonPatchEscape(ANNOTATION_INJECTION_STATUS)}`,
     value: JSON.stringify(record),
   });
   return { kind: 'inject', patch, record };
@@ -165,7 +162,7 @@ export async function decideInjection(
  * The container's environment with the endpoint variables first (so later variables may
  * refer to them) and any value the app had for them replaced.
  */
-function envPatch(container: V1Container, path: string, endpoint: readonly V1EnvVar[]): PatchOperation {
+function envPatch(container: V1Container, path: string, endpoint: readonly V1EnvVar[]): JsonPatchOperation {
   const names = new Set(endpoint.map((e) => e.name));
   if (container.env === undefined) return { op: 'add', path, value: endpoint };
   return { op: 'replace', path, value: [...endpoint, ...container.env.filter((e) => !names.has(e.name))] };

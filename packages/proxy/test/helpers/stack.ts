@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startMinio, startValkey } from '@s3seal/testkit';
+import { assertCiphertextAtRest, readRawObject, startMinio, startValkey } from '@s3seal/testkit';
 import type { MinioServer, ValkeyServer } from '@s3seal/testkit';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -102,38 +102,17 @@ export async function readRaw(
   key: string,
   bucket = stack.bucket,
 ): Promise<{ body: Buffer; metadata: Record<string, string> }> {
-  const out = await stack.raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return { body: Buffer.from(await out.Body!.transformToByteArray()), metadata: out.Metadata ?? {} };
+  return readRawObject(stack.raw, bucket, key);
 }
 
-/**
- * Asserts that stored bytes are ciphertext of `plaintext`: no run of 32 plaintext bytes
- * appears in them, and they carry s3seal metadata.
- */
+/** See assertCiphertextAtRest (testkit): s3seal metadata, and no run of 32 plaintext bytes stored. */
 export async function expectCiphertextAtRest(
   stack: Stack,
   key: string,
   plaintext: Buffer,
   bucket = stack.bucket,
 ): Promise<void> {
-  const { body, metadata } = await readRaw(stack, key, bucket);
-  if (metadata['s3seal-v'] !== '1') throw new Error(`object ${key} has no s3seal metadata at rest`);
-  const window = 32;
-  if (plaintext.length >= window) {
-    // Sample windows across the plaintext (all of them for small objects).
-    const step = Math.max(1, Math.floor((plaintext.length - window) / 256));
-    for (let at = 0; at + window <= plaintext.length; at += step) {
-      if (body.includes(plaintext.subarray(at, at + window))) {
-        throw new Error(`plaintext bytes ${at}..${at + window} of ${key} are stored in clear`);
-      }
-    }
-  } else if (
-    plaintext.length >= 8 ? body.includes(plaintext) : plaintext.length > 0 && body.equals(plaintext)
-  ) {
-    // A run of fewer than 8 bytes turns up in ciphertext by chance (one byte in a 17-byte
-    // sealed object: ~6 %), so for those only a stored body equal to the plaintext is a leak.
-    throw new Error(`the plaintext of ${key} is stored in clear`);
-  }
+  await assertCiphertextAtRest(stack.raw, bucket, key, plaintext);
 }
 
 /**

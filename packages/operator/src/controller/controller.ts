@@ -1,0 +1,106 @@
+import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+import {
+  GROUP,
+  LABEL_COMPONENT,
+  LABEL_MANAGED_BY,
+  LABEL_POLICY,
+  MANAGED_BY,
+  PLURAL,
+  VERSION,
+} from '../api/names.js';
+import type { EncryptionPolicy } from '../api/types.js';
+import type { EventRecorder } from '../kube/event-recorder.js';
+import { objectKey } from '../kube/object-key.js';
+import { createResilientInformer } from '../kube/resilient-informer.js';
+import type { ResilientInformer } from '../kube/resilient-informer.js';
+import { WorkQueue } from '../kube/work-queue.js';
+import { PolicyReconciler } from './reconciler.js';
+
+export interface PolicyControllerOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+  /** Every policy is reconciled again this often even without a change (default 5 min). */
+  readonly resyncPeriodMs?: number;
+  readonly workers?: number;
+  readonly now?: () => Date;
+  readonly waitingRequeueMs?: number;
+}
+
+const KEY_SECRET_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=kek`;
+
+/**
+ * Watches EncryptionPolicies and the key Secrets the operator minted, and feeds their keys to a
+ * work queue that one reconciler drains. Informer events only say "look at this policy again";
+ * what to do is always worked out from the current state (level-based).
+ */
+export class PolicyController {
+  private readonly queue: WorkQueue;
+  private readonly policies: ResilientInformer<EncryptionPolicy & KubernetesObject>;
+  private readonly secrets: ResilientInformer<V1Secret>;
+  private readonly reconciler: PolicyReconciler;
+  private readonly workers: number;
+
+  constructor(options: PolicyControllerOptions) {
+    const { kubeConfig, log } = options;
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.workers = options.workers ?? 2;
+    this.queue = new WorkQueue({ logger: log.child({ component: 'workqueue' }) });
+    this.reconciler = new PolicyReconciler({
+      core,
+      custom,
+      events: options.events,
+      log,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const resyncPeriodMs = options.resyncPeriodMs ?? 5 * 60_000;
+    this.policies = createResilientInformer<EncryptionPolicy & KubernetesObject>(
+      kubeConfig,
+      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      async () =>
+        (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as {
+          items: (EncryptionPolicy & KubernetesObject)[];
+          metadata?: { resourceVersion?: string };
+        },
+      {
+        name: 'encryptionpolicies',
+        handler: (_type, policy) => this.queue.add(objectKey(policy)),
+        resyncPeriodMs,
+        logger: log,
+      },
+    );
+    this.secrets = createResilientInformer<V1Secret>(
+      kubeConfig,
+      '/api/v1/secrets',
+      () => core.listSecretForAllNamespaces({ labelSelector: KEY_SECRET_SELECTOR }),
+      {
+        name: 'key-secrets',
+        labelSelector: KEY_SECRET_SELECTOR,
+        // A key Secret changed or vanished under its policy: look at the policy again.
+        handler: (_type, secret) => {
+          const policy = secret.metadata?.labels?.[LABEL_POLICY];
+          if (policy && secret.metadata?.namespace) this.queue.add(`${secret.metadata.namespace}/${policy}`);
+        },
+        resyncPeriodMs,
+        logger: log,
+      },
+    );
+  }
+
+  /** Starts watching and reconciling; resolves once both caches have synced. */
+  async start(signal?: AbortSignal): Promise<void> {
+    this.policies.start();
+    this.secrets.start();
+    this.queue.start(this.workers, (key) => this.reconciler.reconcile(key));
+    await Promise.all([this.policies.waitForSync(signal), this.secrets.waitForSync(signal)]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.policies.stop(), this.secrets.stop()]);
+    await this.queue.shutdown();
+  }
+}

@@ -1,0 +1,66 @@
+import type { CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+import { API_VERSION, KIND } from '../api/names.js';
+import { readPolicy } from '../api/policy-client.js';
+import type { EventRecorder } from '../kube/event-recorder.js';
+import type { AdmissionHandler, AdmissionOutcome } from '../webhook/admission-review.js';
+import { decideInjection } from './mutate-pod.js';
+import type { PolicyLookup } from './mutate-pod.js';
+import type { SidecarDefaults } from './sidecar.js';
+
+export interface PodAdmissionOptions {
+  readonly custom: CustomObjectsApi;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+  readonly sidecar: SidecarDefaults;
+}
+
+/** Reads the policy live: a stale cache could admit a pod for a policy deleted a moment ago. */
+export function policyLookup(custom: CustomObjectsApi): PolicyLookup {
+  return (namespace, name) => readPolicy(custom, namespace, name);
+}
+
+/**
+ * The webhook's answer for a pod: the injection patch, a pass for pods it leaves alone, or a
+ * denial that says what to fix. Denials are also recorded as Events on the policy (when there
+ * is one), where whoever owns it will look; the pod itself does not exist yet.
+ */
+export function podAdmissionHandler(options: PodAdmissionOptions): AdmissionHandler {
+  const lookup = policyLookup(options.custom);
+  return async (request): Promise<AdmissionOutcome> => {
+    const pod = request.object as V1Pod | undefined;
+    const namespace = request.namespace ?? pod?.metadata?.namespace ?? '';
+    if (request.operation !== 'CREATE' || !pod) return { allowed: true };
+    const decision = await decideInjection(pod, namespace, lookup, options.sidecar);
+    const podName = pod.metadata?.name ?? `${pod.metadata?.generateName ?? ''}<generated>`;
+    const log = options.log.child({ pod: `${namespace}/${podName}`, uid: request.uid });
+    switch (decision.kind) {
+      case 'skip':
+        log.debug({ reason: decision.reason }, 'injection skipped');
+        return { allowed: true };
+      case 'deny': {
+        log.info({ reason: decision.reason, message: decision.message }, 'pod denied');
+        const policyName = pod.metadata?.annotations?.['s3seal.io/policy'];
+        if (policyName && decision.reason !== 'PolicyNotFound' && !request.dryRun) {
+          void options.events.record(
+            { apiVersion: API_VERSION, kind: KIND, name: policyName, namespace },
+            'Warning',
+            'InjectionDenied',
+            `pod ${podName} denied: ${decision.message}`,
+          );
+        }
+        return {
+          allowed: false,
+          status: { code: 403, reason: 'Forbidden', message: `s3seal: ${decision.message}` },
+        };
+      }
+      case 'inject':
+        log.info(
+          { policy: decision.record.policy, containers: decision.record.containers },
+          'proxy injected',
+        );
+        return { allowed: true, patch: [...decision.patch] };
+    }
+  };
+}

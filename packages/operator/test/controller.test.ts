@@ -1,0 +1,237 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { type KubeApi, startKubeApi } from '@s3seal/testkit';
+import { pino } from 'pino';
+
+import { PolicyController } from '../src/controller/controller.js';
+import { EventRecorder } from '../src/kube/event-recorder.js';
+import { kubectlOk } from './helpers/kubectl.js';
+import { Cluster, condition, eventually, installCrd, secretText } from './helpers/cluster.js';
+
+const DAY_MS = 24 * 3_600_000;
+const upstream = { endpoint: 'https://s3.example.com', credentialsSecretRef: { name: 'creds' } };
+const creds = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG' };
+
+describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
+  let kube: KubeApi;
+  let cluster: Cluster;
+  let controller: PolicyController | undefined;
+  let clockOffsetMs = 0;
+  const now = (): Date => new Date(Date.now() + clockOffsetMs);
+
+  async function startController(): Promise<PolicyController> {
+    const kubeConfig = kube.kubeConfig();
+    const events = new EventRecorder(kubeConfig.makeApiClient(CoreV1Api), { dedupWindowMs: 0 });
+    const started = new PolicyController({
+      kubeConfig,
+      events,
+      log: pino({ level: 'silent' }),
+      now,
+      waitingRequeueMs: 500,
+      resyncPeriodMs: 60_000,
+    });
+    await started.start();
+    return started;
+  }
+
+  const ready = (ns: string, name: string) =>
+    eventually(`${ns}/${name} Ready`, async () => {
+      const policy = await cluster.policy(ns, name);
+      return condition(policy, 'Ready')?.status === 'True' && policy;
+    });
+
+  beforeAll(async () => {
+    kube = await startKubeApi();
+    await installCrd(kube);
+    cluster = new Cluster(kube.kubeConfig());
+  });
+
+  afterEach(async () => {
+    await controller?.stop();
+    controller = undefined;
+    clockOffsetMs = 0;
+  });
+
+  afterAll(async () => {
+    await kube?.stop();
+  });
+
+  it('mints the key Secret, renders the proxy config, reaches Ready, and kubectl shows it', async () => {
+    const ns = await cluster.createNamespace('mint');
+    await cluster.createSecret(ns, 'creds', creds);
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'backups', { upstream, buckets: { names: ['pg-*'] } });
+    const policy = await ready(ns, 'backups');
+
+    expect(policy.status).toMatchObject({
+      observedGeneration: 1,
+      activeKeyVersion: 'v1',
+      keyVersions: 1,
+      keySecretName: 'backups-kek',
+      keyringId: 'backups',
+      configMapName: 'backups-s3seal-proxy',
+    });
+    expect(condition(policy, 'KeyReady')).toMatchObject({ status: 'True', reason: 'KeyAvailable' });
+    const secret = await cluster.secret(ns, 'backups-kek');
+    expect(secret?.type).toBe('s3seal.io/keyring');
+    expect(secret?.metadata?.ownerReferences).toBeUndefined();
+    expect(secretText(secret, 'active')).toBe('v1');
+    expect(Buffer.from(secretText(secret, 'v1')!, 'base64')).toHaveLength(32);
+    const configMap = await cluster.core.readNamespacedConfigMap({
+      namespace: ns,
+      name: 'backups-s3seal-proxy',
+    });
+    expect(configMap.data?.['proxy.yaml']).toContain('- pg-*');
+    expect(configMap.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'EncryptionPolicy',
+      name: 'backups',
+    });
+
+    const table = await kubectlOk(kube.kubeconfigPath, ['get', 'encryptionpolicies', '-n', ns]);
+    expect(table).toMatch(
+      /^NAME\s+READY\s+KEY\s+BUCKETS\s+MULTIPART\s+AGE\nbackups\s+True\s+v1\s+\["pg-\*"\]\s+refuse\s+\S+\n$/,
+    );
+    const events = await cluster.events(ns);
+    expect(events.map((e) => e.reason)).toContain('KeyCreated');
+  });
+
+  it('is not Ready while a Secret it needs is missing, and says which; then recovers on its own', async () => {
+    const ns = await cluster.createNamespace('wait');
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'p', { upstream });
+    const waiting = await eventually('CredentialsSecretNotFound', async () => {
+      const policy = await cluster.policy(ns, 'p');
+      return condition(policy, 'Ready')?.reason === 'CredentialsSecretNotFound' && policy;
+    });
+    expect(condition(waiting, 'Ready')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining(`Secret ${ns}/creds`),
+    });
+    // The key does not wait for the credentials.
+    expect(condition(waiting, 'KeyReady')?.status).toBe('True');
+    await cluster.createSecret(ns, 'creds', creds);
+    await ready(ns, 'p');
+  });
+
+  it('rotates on request and on schedule, keeping every old version, and prunes only when told', async () => {
+    const ns = await cluster.createNamespace('rotate');
+    await cluster.createSecret(ns, 'creds', creds);
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'p', { upstream, key: { managed: { rotationPeriod: '720h' } } });
+    await ready(ns, 'p');
+    const v1 = secretText(await cluster.secret(ns, 'p-kek'), 'v1');
+
+    await cluster.patchPolicy(ns, 'p', { metadata: { annotations: { 's3seal.io/rotate-key': 'now-1' } } });
+    await eventually(
+      'v2 active',
+      async () => (await cluster.policy(ns, 'p'))?.status?.activeKeyVersion === 'v2',
+    );
+    let secret = await cluster.secret(ns, 'p-kek');
+    expect(secretText(secret, 'v1')).toBe(v1);
+    expect(secretText(secret, 'active')).toBe('v2');
+    expect(secret?.metadata?.annotations?.['s3seal.io/rotate-key-handled']).toBe('now-1');
+
+    // 31 days later the period has elapsed: the next look rotates.
+    clockOffsetMs = 31 * DAY_MS;
+    await cluster.patchPolicy(ns, 'p', { metadata: { labels: { nudge: '1' } } });
+    await eventually(
+      'v3 active',
+      async () => (await cluster.policy(ns, 'p'))?.status?.activeKeyVersion === 'v3',
+    );
+    secret = await cluster.secret(ns, 'p-kek');
+    expect(Object.keys(secret!.data!).sort()).toEqual(['active', 'v1', 'v2', 'v3']);
+    expect(secretText(secret, 'v1')).toBe(v1);
+
+    await cluster.patchPolicy(ns, 'p', { spec: { key: { managed: { retainVersions: 2 } } } });
+    await eventually('v1 pruned', async () => (await cluster.policy(ns, 'p'))?.status?.keyVersions === 2);
+    expect(Object.keys((await cluster.secret(ns, 'p-kek'))!.data!).sort()).toEqual(['active', 'v2', 'v3']);
+    const reasons = (await cluster.events(ns)).map((e) => `${e.type}/${e.reason}`);
+    expect(reasons).toEqual(expect.arrayContaining(['Normal/KeyRotated', 'Warning/KeyVersionsPruned']));
+  });
+
+  it('keeps the key material when the policy is deleted, and a re-created policy adopts it', async () => {
+    const ns = await cluster.createNamespace('delete');
+    await cluster.createSecret(ns, 'creds', creds);
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'p', { upstream });
+    await ready(ns, 'p');
+    const before = await cluster.secret(ns, 'p-kek');
+
+    await cluster.deletePolicy(ns, 'p');
+    const orphaned = await eventually('orphan mark', async () => {
+      const secret = await cluster.secret(ns, 'p-kek');
+      return secret?.metadata?.annotations?.['s3seal.io/orphaned'] !== undefined && secret;
+    });
+    expect(orphaned.data).toEqual(before?.data);
+    const warning = (await cluster.events(ns)).find((e) => e.reason === 'KeyOrphaned');
+    expect(warning).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Secret', name: 'p-kek' } });
+
+    await cluster.applyPolicy(ns, 'p', { upstream });
+    const again = await ready(ns, 'p');
+    expect(again.status?.activeKeyVersion).toBe('v1');
+    const adopted = await cluster.secret(ns, 'p-kek');
+    expect(adopted?.data).toEqual(before?.data);
+    expect(adopted?.metadata?.annotations?.['s3seal.io/orphaned']).toBeUndefined();
+  });
+
+  it('never overwrites a Secret it did not mint, and never re-mints keys someone deleted', async () => {
+    const ns = await cluster.createNamespace('conflict');
+    await cluster.createSecret(ns, 'creds', creds);
+    await cluster.createSecret(ns, 'taken-kek', { note: 'not yours' });
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'taken', { upstream });
+    const conflicted = await eventually('KeySecretConflict', async () => {
+      const policy = await cluster.policy(ns, 'taken');
+      return condition(policy, 'KeyReady')?.reason === 'KeySecretConflict' && policy;
+    });
+    expect(condition(conflicted, 'Ready')?.status).toBe('False');
+    expect(secretText(await cluster.secret(ns, 'taken-kek'), 'note')).toBe('not yours');
+
+    await cluster.applyPolicy(ns, 'lost', { upstream });
+    await ready(ns, 'lost');
+    await cluster.core.deleteNamespacedSecret({ namespace: ns, name: 'lost-kek' });
+    await eventually(
+      'KeySecretLost',
+      async () => condition(await cluster.policy(ns, 'lost'), 'KeyReady')?.reason === 'KeySecretLost',
+    );
+    expect(await cluster.secret(ns, 'lost-kek')).toBeUndefined();
+  });
+
+  it('reads a keyring Secret the user manages, and reports one the proxy could not use', async () => {
+    const ns = await cluster.createNamespace('byok');
+    await cluster.createSecret(ns, 'creds', creds);
+    const key = (): string => Buffer.alloc(32, Math.floor(Math.random() * 256)).toString('base64');
+    await cluster.createSecret(ns, 'my-keys', { v1: key(), v7: key(), active: 'v7' });
+    await cluster.createSecret(ns, 'bad-keys', { v1: 'short', active: 'v1' });
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'mine', { upstream, key: { existingSecret: { name: 'my-keys' } } });
+    await cluster.applyPolicy(ns, 'bad', { upstream, key: { existingSecret: { name: 'bad-keys' } } });
+    const mine = await ready(ns, 'mine');
+    expect(mine.status).toMatchObject({ activeKeyVersion: 'v7', keyVersions: 2, keySecretName: 'my-keys' });
+    const bad = await eventually('KeyringInvalid', async () => {
+      const policy = await cluster.policy(ns, 'bad');
+      return condition(policy, 'KeyReady')?.reason === 'KeyringInvalid' && policy;
+    });
+    expect(condition(bad, 'KeyReady')?.message).toContain('v1 does not hold');
+  });
+
+  it('does no duplicate work after a restart', async () => {
+    const ns = await cluster.createNamespace('restart');
+    await cluster.createSecret(ns, 'creds', creds);
+    controller = await startController();
+    await cluster.applyPolicy(ns, 'p', { upstream });
+    await ready(ns, 'p');
+    // Let the first controller settle (its own status write comes back as an update).
+    await new Promise((r) => setTimeout(r, 1_000));
+    const secretVersion = (await cluster.secret(ns, 'p-kek'))?.metadata?.resourceVersion;
+    const policyVersion = (await cluster.policy(ns, 'p'))?.metadata.resourceVersion;
+    const eventCount = (await cluster.events(ns)).length;
+    await controller.stop();
+
+    controller = await startController();
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await cluster.secret(ns, 'p-kek'))?.metadata?.resourceVersion).toBe(secretVersion);
+    expect((await cluster.policy(ns, 'p'))?.metadata.resourceVersion).toBe(policyVersion);
+    expect((await cluster.events(ns)).length).toBe(eventCount);
+  });
+});
