@@ -10,7 +10,7 @@ NODE_BIN := $(shell bash scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 JEST := bash scripts/run-jest.sh
 
-.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors crds bench bench-quick
+.PHONY: help setup build lint format typecheck test-deps test test-unit test-integration run clean format-vectors crds k8s-demo bench bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -62,6 +62,9 @@ bench-quick: setup ## the benchmark harness on tiny sizes, 1 run (checks it; fig
 
 run: setup test-deps ## start MinIO, Valkey and the s3seal proxy locally (Ctrl-C stops them)
 	npm run --silent build && node packages/cli/dist/main.js dev
+
+k8s-demo: setup test-deps build ## the operator on a local kube-apiserver: apply a policy, watch a pod get the proxy
+	node packages/cli/dist/main.js k8s-demo
 
 format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a deliberate format change)
 	S3SEAL_WRITE_VECTORS=1 $(JEST) --selectProjects unit --testPathPatterns format/vectors

@@ -170,6 +170,24 @@ describe('decideInjection', () => {
     expect((await decideInjection(injected, 'db', lookupOf(policy), defaults)).kind).toBe('skip');
   });
 
+  it('on reinvocation points containers added since injection at the proxy, without a second sidecar', async () => {
+    const policy = readyPolicy({ sidecar: { port: 7480 } });
+    const first = await decideInjection(pod(annotated), 'db', lookupOf(policy), defaults);
+    if (first.kind !== 'inject') throw new Error(first.kind);
+    const injected = applyPatch(pod(annotated), first.patch);
+    // Another webhook adds a container after ours.
+    injected.spec!.containers.push({ name: 'late', image: 'late:1' });
+    const again = await decideInjection(injected, 'db', lookupOf(undefined), defaults);
+    if (again.kind !== 'repoint') throw new Error(again.kind);
+    const out = applyPatch(injected, again.patch);
+    expect(out.spec!.initContainers!.filter((c) => c.name === 's3seal-proxy')).toHaveLength(1);
+    expect(out.spec!.containers[1]!.env).toEqual([
+      { name: 'AWS_ENDPOINT_URL', value: 'http://127.0.0.1:7480' },
+      { name: 'AWS_ENDPOINT_URL_S3', value: 'http://127.0.0.1:7480' },
+    ]);
+    expect(out.spec!.containers[0]!.env).toEqual(injected.spec!.containers[0]!.env);
+  });
+
   it.each([
     [
       'no policy named',

@@ -1,4 +1,4 @@
-import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 
 import { findCondition, isPolicyReady, CONDITION_READY } from '../api/conditions.js';
 import {
@@ -9,7 +9,7 @@ import {
 } from '../api/names.js';
 import type { EncryptionPolicy } from '../api/types.js';
 import { keySecretName, proxyConfigMapName } from '../render/names.js';
-import { endpointEnv, sidecarContainer, sidecarVolumes } from './sidecar.js';
+import { endpointEnv, SIDECAR_PORT_NAME, sidecarContainer, sidecarVolumes } from './sidecar.js';
 import type { SidecarDefaults } from './sidecar.js';
 import { jsonPatchEscape } from '../webhook/admission-review.js';
 import type { JsonPatchOperation } from '../webhook/admission-review.js';
@@ -22,7 +22,9 @@ export type InjectionDecision =
       readonly kind: 'inject';
       readonly patch: readonly JsonPatchOperation[];
       readonly record: InjectionRecord;
-    };
+    }
+  /** Reinvoked on an injected pod: point containers added since then at the proxy. */
+  | { readonly kind: 'repoint'; readonly patch: readonly JsonPatchOperation[] };
 
 /** The value of the s3seal.io/status annotation: what was injected, so it is never done twice. */
 export interface InjectionRecord {
@@ -55,11 +57,10 @@ export async function decideInjection(
     return { kind: 'skip', reason: `${ANNOTATION_INJECT} is not "true"` };
   const spec = pod.spec;
   if (!spec) return { kind: 'deny', reason: 'NoPodSpec', message: 'the pod has no spec' };
-  if (
-    annotations[ANNOTATION_INJECTION_STATUS] !== undefined ||
-    spec.initContainers?.some((c) => c.name === SIDECAR_NAME)
-  ) {
-    return { kind: 'skip', reason: 'already injected' };
+  const injected = spec.initContainers?.find((c) => c.name === SIDECAR_NAME);
+  if (injected) return reinvocation(spec, injected);
+  if (annotations[ANNOTATION_INJECTION_STATUS] !== undefined) {
+    return { kind: 'skip', reason: 'already injected (recorded, although the sidecar is gone)' };
   }
   const policyName = annotations[ANNOTATION_POLICY];
   if (!policyName) {
@@ -125,7 +126,7 @@ export async function decideInjection(
   if (spec.volumes === undefined) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
   else for (const volume of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: volume });
 
-  const endpoint = endpointEnv(policy);
+  const endpoint = endpointEnv(policy.spec.sidecar.port);
   const pointed: string[] = [];
   const pointAt = (
     containers: readonly V1Container[],
@@ -156,6 +157,26 @@ export async function decideInjection(
     value: JSON.stringify(record),
   });
   return { kind: 'inject', patch, record };
+}
+
+/**
+ * Called again on an injected pod (reinvocationPolicy IfNeeded: another webhook changed it after
+ * us): never a second sidecar, but a container added since then is pointed at the proxy too.
+ */
+function reinvocation(spec: V1PodSpec, sidecar: V1Container): InjectionDecision {
+  const port = sidecar.ports?.find((p) => p.name === SIDECAR_PORT_NAME)?.containerPort;
+  if (port === undefined) return { kind: 'skip', reason: 'already injected' };
+  const endpoint = endpointEnv(port);
+  const patch: JsonPatchOperation[] = [];
+  const isPointed = (c: V1Container): boolean => c.env?.some((e) => e.name === endpoint[0]!.name) ?? false;
+  (spec.initContainers ?? []).forEach((c, i) => {
+    if (c.name !== SIDECAR_NAME && !isPointed(c))
+      patch.push(envPatch(c, `/spec/initContainers/${i}/env`, endpoint));
+  });
+  spec.containers.forEach((c, i) => {
+    if (!isPointed(c)) patch.push(envPatch(c, `/spec/containers/${i}/env`, endpoint));
+  });
+  return patch.length === 0 ? { kind: 'skip', reason: 'already injected' } : { kind: 'repoint', patch };
 }
 
 /**

@@ -55,6 +55,9 @@ export function podAdmissionHandler(options: PodAdmissionOptions): AdmissionHand
           status: { code: 403, reason: 'Forbidden', message: `s3seal: ${decision.message}` },
         };
       }
+      case 'repoint':
+        log.info('reinvoked: containers added since injection pointed at the proxy');
+        return { allowed: true, patch: [...decision.patch] };
       case 'inject':
         log.info(
           { policy: decision.record.policy, containers: decision.record.containers },

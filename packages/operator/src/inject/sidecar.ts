@@ -8,6 +8,8 @@ import { PROXY_CONFIG_KEY, SIDECAR_PATHS } from '../render/proxy-config.js';
 export const CONFIG_VOLUME = 's3seal-config';
 export const KEK_VOLUME = 's3seal-kek';
 export const SIDECAR_USER = 65532;
+/** The named port of the S3 listener; a reinvocation reads the port back from it. */
+export const SIDECAR_PORT_NAME = 's3seal';
 
 /** Where the operator's defaults for injected sidecars come from (its flags). */
 export interface SidecarDefaults {
@@ -18,8 +20,8 @@ export interface SidecarDefaults {
 const DEFAULT_RESOURCES = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
 
 /** The environment variables applications use to find S3: both the general and the S3-specific one. */
-export function endpointEnv(policy: EncryptionPolicy): V1EnvVar[] {
-  const url = `http://127.0.0.1:${policy.spec.sidecar.port}`;
+export function endpointEnv(port: number): V1EnvVar[] {
+  const url = `http://127.0.0.1:${port}`;
   return [
     { name: 'AWS_ENDPOINT_URL', value: url },
     { name: 'AWS_ENDPOINT_URL_S3', value: url },
@@ -51,7 +53,7 @@ export function sidecarContainer(policy: EncryptionPolicy, defaults: SidecarDefa
       ...(password ? [fromSecret('S3SEAL_VALKEY_PASSWORD', password.name, password.key)] : []),
     ],
     ports: [
-      { name: 's3seal', containerPort: sidecar.port, protocol: 'TCP' },
+      { name: SIDECAR_PORT_NAME, containerPort: sidecar.port, protocol: 'TCP' },
       { name: 's3seal-health', containerPort: sidecar.healthPort, protocol: 'TCP' },
     ],
     // The app's containers start only once the startup probe passed: keyring loaded, listening.
