@@ -10,6 +10,7 @@ import { PolicyController } from './controller/controller.js';
 import { podAdmissionHandler } from './inject/pod-admission.js';
 import type { SidecarDefaults } from './inject/sidecar.js';
 import { EventRecorder } from './kube/event-recorder.js';
+import { OperatorMetrics } from './metrics.js';
 import { LeaderElector } from './kube/leader-election.js';
 import type { StoppedLeadingReason } from './kube/leader-election.js';
 import { AdmissionServer } from './webhook/admission-server.js';
@@ -69,6 +70,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const events = new EventRecorder(core, { logger: log.child({ component: 'events' }) });
+  const metrics = new OperatorMetrics();
 
   let elector: LeaderElector | undefined;
   let isLeading = options.leaderElection === undefined;
@@ -81,6 +83,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       events,
       log: log.child({ component: 'webhook' }),
       sidecar: options.sidecar,
+      metrics,
     }),
     log: log.child({ component: 'webhook' }),
   });
@@ -96,8 +99,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(options.certificateResyncMs === undefined ? {} : { resyncIntervalMs: options.certificateResyncMs }),
   });
 
+  metrics.watchCertificateExpiry(() => certificates.expiry);
   const startLeading = async (signal: AbortSignal): Promise<void> => {
     isLeading = true;
+    metrics.isLeader.set(1);
     log.info('leading: reconciling EncryptionPolicies and the webhook certificate');
     await certificates
       .sync()
@@ -109,12 +114,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...(options.resyncPeriodMs === undefined ? {} : { resyncPeriodMs: options.resyncPeriodMs }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.waitingRequeueMs === undefined ? {} : { waitingRequeueMs: options.waitingRequeueMs }),
+      metrics,
     });
     await controller.start(signal);
     controllerSynced = true;
   };
   const stopLeading = async (): Promise<void> => {
     isLeading = false;
+    metrics.isLeader.set(0);
     controllerSynced = false;
     const running = controller;
     controller = undefined;
@@ -123,7 +130,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const webhookAddress = await admission.listen(options.webhookListen.port, options.webhookListen.host);
   const health = options.healthListen
-    ? createOperatorHealthServer(() => ({
+    ? createOperatorHealthServer(metrics, () => ({
         webhookCertificate: certificates.certificate !== undefined,
         // A follower is ready to serve the webhook; the leader also needs its caches.
         controller: !isLeading || controllerSynced,
@@ -183,7 +190,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 }
 
-function createOperatorHealthServer(checks: () => Record<string, boolean>): Server {
+/** /healthz (alive), /readyz (per-check JSON) and /metrics (Prometheus) on one listener. */
+function createOperatorHealthServer(metrics: OperatorMetrics, checks: () => Record<string, boolean>): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/healthz') {
@@ -196,6 +204,13 @@ function createOperatorHealthServer(checks: () => Record<string, boolean>): Serv
       res
         .writeHead(isReady ? 200 : 503, { 'content-type': 'application/json' })
         .end(JSON.stringify({ status: isReady ? 'ready' : 'not ready', checks: results }));
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
       return;
     }
     res.writeHead(404).end();

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 
 import { PolicyController } from '../src/controller/controller.js';
 import { EventRecorder } from '../src/kube/event-recorder.js';
+import { OperatorMetrics } from '../src/metrics.js';
 import { kubectlOk } from './helpers/kubectl.js';
 import { Cluster, condition, eventually, installCrd, secretText } from './helpers/cluster.js';
 
@@ -17,9 +18,11 @@ describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
   let cluster: Cluster;
   let controller: PolicyController | undefined;
   let clockOffsetMs = 0;
+  let metrics = new OperatorMetrics();
   const now = (): Date => new Date(Date.now() + clockOffsetMs);
 
   async function startController(): Promise<PolicyController> {
+    metrics = new OperatorMetrics();
     const kubeConfig = kube.kubeConfig();
     const events = new EventRecorder(kubeConfig.makeApiClient(CoreV1Api), { dedupWindowMs: 0 });
     const started = new PolicyController({
@@ -29,6 +32,7 @@ describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
       now,
       waitingRequeueMs: 500,
       resyncPeriodMs: 60_000,
+      metrics,
     });
     await started.start();
     return started;
@@ -145,6 +149,7 @@ describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
     await cluster.patchPolicy(ns, 'p', { spec: { key: { managed: { retainVersions: 2 } } } });
     await eventually('v1 pruned', async () => (await cluster.policy(ns, 'p'))?.status?.keyVersions === 2);
     expect(Object.keys((await cluster.secret(ns, 'p-kek'))!.data!).sort()).toEqual(['active', 'v2', 'v3']);
+    expect((await metrics.keyRotations.get()).values[0]?.value).toBe(2);
     const reasons = (await cluster.events(ns)).map((e) => `${e.type}/${e.reason}`);
     expect(reasons).toEqual(expect.arrayContaining(['Normal/KeyRotated', 'Warning/KeyVersionsPruned']));
   });

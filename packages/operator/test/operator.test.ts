@@ -86,6 +86,7 @@ describe('the operator: leader election, webhook injection, and the injected sid
         renewDeadlineMs: 2_000,
         retryPeriodMs: 300,
       },
+      healthListen: { host: '127.0.0.1', port: 0 },
       certificateResyncMs: 500,
       waitingRequeueMs: 500,
       log: pino({ level: 'silent' }),
@@ -270,6 +271,41 @@ describe('the operator: leader election, webhook injection, and the injected sid
     } finally {
       await running.stop();
     }
+  });
+
+  it('exports metrics: reconciles, admissions by result, leadership and certificate expiry', async () => {
+    const scrape = async (operator: RunningOperator): Promise<string> => {
+      const res = await fetch(`${operator.healthUrl}/metrics`);
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const value = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      if (line === undefined) throw new Error(`no ${series} in\n${text}`);
+      return Number(line.slice(series.length + 1));
+    };
+    const [leader] = leaders();
+    const follower = operators.find((o) => o !== leader)!;
+    const fromLeader = await scrape(leader!);
+    expect(value(fromLeader, 's3seal_operator_leader')).toBe(1);
+    expect(value(fromLeader, 's3seal_operator_reconcile_total{result="success"}')).toBeGreaterThan(0);
+    expect(fromLeader).toContain('s3seal_operator_reconcile_duration_seconds_bucket');
+    expect(value(await scrape(follower), 's3seal_operator_leader')).toBe(0);
+    // The webhook configuration points at the first replica: it admitted the pods above.
+    const admitting = await scrape(operators[0]!);
+    expect(
+      value(admitting, 's3seal_operator_webhook_admissions_total{result="injected",reason="Injected"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value(admitting, 's3seal_operator_webhook_admissions_total{result="denied",reason="PolicyNotFound"}'),
+    ).toBe(1);
+    expect(
+      value(admitting, 's3seal_operator_webhook_admissions_total{result="denied",reason="PolicyNotReady"}'),
+    ).toBe(1);
+    const expiry = value(admitting, 's3seal_operator_webhook_certificate_expiry_timestamp_seconds');
+    expect(expiry * 1000).toBeGreaterThan(Date.now() + 30 * 24 * 3_600_000);
+    const ready = await fetch(`${follower.healthUrl}/readyz`);
+    expect(ready.status).toBe(200);
   });
 
   it('hands over to the other replica when the leader stops, and the new leader reconciles', async () => {

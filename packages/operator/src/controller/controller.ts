@@ -17,6 +17,7 @@ import { objectKey } from '../kube/object-key.js';
 import { createResilientInformer } from '../kube/resilient-informer.js';
 import type { ResilientInformer } from '../kube/resilient-informer.js';
 import { WorkQueue } from '../kube/work-queue.js';
+import type { OperatorMetrics } from '../metrics.js';
 import { PolicyReconciler } from './reconciler.js';
 
 export interface PolicyControllerOptions {
@@ -28,6 +29,7 @@ export interface PolicyControllerOptions {
   readonly workers?: number;
   readonly now?: () => Date;
   readonly waitingRequeueMs?: number;
+  readonly metrics?: OperatorMetrics;
 }
 
 const KEY_SECRET_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=kek`;
@@ -43,6 +45,7 @@ export class PolicyController {
   private readonly secrets: ResilientInformer<V1Secret>;
   private readonly reconciler: PolicyReconciler;
   private readonly workers: number;
+  private readonly metrics: OperatorMetrics | undefined;
 
   constructor(options: PolicyControllerOptions) {
     const { kubeConfig, log } = options;
@@ -56,7 +59,10 @@ export class PolicyController {
       events: options.events,
       log,
       ...(options.now ? { now: options.now } : {}),
+      ...(options.waitingRequeueMs === undefined ? {} : { waitingRequeueMs: options.waitingRequeueMs }),
+      ...(options.metrics ? { onRotated: () => options.metrics!.keyRotations.inc() } : {}),
     });
+    this.metrics = options.metrics;
     const resyncPeriodMs = options.resyncPeriodMs ?? 5 * 60_000;
     this.policies = createResilientInformer<EncryptionPolicy & KubernetesObject>(
       kubeConfig,
@@ -95,7 +101,10 @@ export class PolicyController {
   async start(signal?: AbortSignal): Promise<void> {
     this.policies.start();
     this.secrets.start();
-    this.queue.start(this.workers, (key) => this.reconciler.reconcile(key));
+    const metrics = this.metrics;
+    this.queue.start(this.workers, (key) =>
+      metrics ? metrics.timeReconcile(() => this.reconciler.reconcile(key)) : this.reconciler.reconcile(key),
+    );
     await Promise.all([this.policies.waitForSync(signal), this.secrets.waitForSync(signal)]);
   }
 

@@ -54,6 +54,8 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
   /** How soon to look again while waiting for something a user must create, e.g. a Secret (default 15 s). */
   readonly waitingRequeueMs?: number;
+  /** Called once per key version added by rotation (a metric). */
+  readonly onRotated?: () => void;
 }
 
 /** What reconciling the key settled on; feeds the KeyReady condition and the status. */
@@ -85,8 +87,10 @@ export class PolicyReconciler {
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly waitingRequeueMs: number;
+  private readonly onRotated: () => void;
 
   constructor(options: ReconcilerOptions) {
+    this.onRotated = options.onRotated ?? ((): void => undefined);
     this.waitingRequeueMs = options.waitingRequeueMs ?? WAITING_REQUEUE_MS;
     this.core = options.core;
     this.custom = options.custom;
@@ -293,6 +297,7 @@ export class PolicyReconciler {
       name: secret.metadata!.name!,
       body: next.secret,
     });
+    this.onRotated();
     const why = isRequested ? `requested by annotation ${ANNOTATION_ROTATE_KEY}` : 'rotation period elapsed';
     this.log.info(
       { policy: `${namespace}/${policy.metadata.name}`, version: next.version, why },

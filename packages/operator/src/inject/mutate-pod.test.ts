@@ -146,7 +146,8 @@ describe('decideInjection', () => {
     const policy = readyPolicy();
     expect(await decideInjection(pod({}), 'db', lookupOf(policy), defaults)).toEqual({
       kind: 'skip',
-      reason: 's3seal.io/inject is not "true"',
+      reason: 'NotRequested',
+      message: 's3seal.io/inject is not "true"',
     });
     expect(
       (
@@ -163,7 +164,8 @@ describe('decideInjection', () => {
     const injected = applyPatch(pod(annotated), first.patch);
     expect(await decideInjection(injected, 'db', lookupOf(policy), defaults)).toEqual({
       kind: 'skip',
-      reason: 'already injected',
+      reason: 'AlreadyInjected',
+      message: 'already injected',
     });
     // Even without the record (stripped by someone), the sidecar itself is recognised.
     delete injected.metadata!.annotations!['s3seal.io/status'];

@@ -16,7 +16,7 @@ import type { JsonPatchOperation } from '../webhook/admission-review.js';
 
 /** What the webhook does with a pod. */
 export type InjectionDecision =
-  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'skip'; readonly reason: 'NotRequested' | 'AlreadyInjected'; readonly message: string }
   | { readonly kind: 'deny'; readonly reason: string; readonly message: string }
   | {
       readonly kind: 'inject';
@@ -54,13 +54,17 @@ export async function decideInjection(
 ): Promise<InjectionDecision> {
   const annotations = pod.metadata?.annotations ?? {};
   if (annotations[ANNOTATION_INJECT] !== 'true')
-    return { kind: 'skip', reason: `${ANNOTATION_INJECT} is not "true"` };
+    return { kind: 'skip', reason: 'NotRequested', message: `${ANNOTATION_INJECT} is not "true"` };
   const spec = pod.spec;
   if (!spec) return { kind: 'deny', reason: 'NoPodSpec', message: 'the pod has no spec' };
   const injected = spec.initContainers?.find((c) => c.name === SIDECAR_NAME);
   if (injected) return reinvocation(spec, injected);
   if (annotations[ANNOTATION_INJECTION_STATUS] !== undefined) {
-    return { kind: 'skip', reason: 'already injected (recorded, although the sidecar is gone)' };
+    return {
+      kind: 'skip',
+      reason: 'AlreadyInjected',
+      message: 'already injected (recorded, although the sidecar is gone)',
+    };
   }
   const policyName = annotations[ANNOTATION_POLICY];
   if (!policyName) {
@@ -165,7 +169,7 @@ export async function decideInjection(
  */
 function reinvocation(spec: V1PodSpec, sidecar: V1Container): InjectionDecision {
   const port = sidecar.ports?.find((p) => p.name === SIDECAR_PORT_NAME)?.containerPort;
-  if (port === undefined) return { kind: 'skip', reason: 'already injected' };
+  if (port === undefined) return { kind: 'skip', reason: 'AlreadyInjected', message: 'already injected' };
   const endpoint = endpointEnv(port);
   const patch: JsonPatchOperation[] = [];
   const isPointed = (c: V1Container): boolean => c.env?.some((e) => e.name === endpoint[0]!.name) ?? false;
@@ -176,7 +180,9 @@ function reinvocation(spec: V1PodSpec, sidecar: V1Container): InjectionDecision 
   spec.containers.forEach((c, i) => {
     if (!isPointed(c)) patch.push(envPatch(c, `/spec/containers/${i}/env`, endpoint));
   });
-  return patch.length === 0 ? { kind: 'skip', reason: 'already injected' } : { kind: 'repoint', patch };
+  return patch.length === 0
+    ? { kind: 'skip', reason: 'AlreadyInjected', message: 'already injected' }
+    : { kind: 'repoint', patch };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { API_VERSION, KIND } from '../api/names.js';
 import { readPolicy } from '../api/policy-client.js';
 import type { EventRecorder } from '../kube/event-recorder.js';
+import type { AdmissionResultLabel, OperatorMetrics } from '../metrics.js';
 import type { AdmissionHandler, AdmissionOutcome } from '../webhook/admission-review.js';
 import { decideInjection } from './mutate-pod.js';
 import type { PolicyLookup } from './mutate-pod.js';
@@ -14,6 +15,7 @@ export interface PodAdmissionOptions {
   readonly events: EventRecorder;
   readonly log: Logger;
   readonly sidecar: SidecarDefaults;
+  readonly metrics?: OperatorMetrics;
 }
 
 /** Reads the policy live: a stale cache could admit a pod for a policy deleted a moment ago. */
@@ -32,15 +34,26 @@ export function podAdmissionHandler(options: PodAdmissionOptions): AdmissionHand
     const pod = request.object as V1Pod | undefined;
     const namespace = request.namespace ?? pod?.metadata?.namespace ?? '';
     if (request.operation !== 'CREATE' || !pod) return { allowed: true };
-    const decision = await decideInjection(pod, namespace, lookup, options.sidecar);
+    let decision: Awaited<ReturnType<typeof decideInjection>>;
+    try {
+      decision = await decideInjection(pod, namespace, lookup, options.sidecar);
+    } catch (err: unknown) {
+      // The server answers with a denial (fail closed); count it here.
+      options.metrics?.admissions.inc({ result: 'error', reason: 'InternalError' });
+      throw err;
+    }
+    const count = (result: AdmissionResultLabel, reason: string): void =>
+      options.metrics?.admissions.inc({ result, reason });
     const podName = pod.metadata?.name ?? `${pod.metadata?.generateName ?? ''}<generated>`;
     const log = options.log.child({ pod: `${namespace}/${podName}`, uid: request.uid });
     switch (decision.kind) {
       case 'skip':
-        log.debug({ reason: decision.reason }, 'injection skipped');
+        log.debug({ reason: decision.message }, 'injection skipped');
+        count('skipped', decision.reason);
         return { allowed: true };
       case 'deny': {
         log.info({ reason: decision.reason, message: decision.message }, 'pod denied');
+        count('denied', decision.reason);
         const policyName = pod.metadata?.annotations?.['s3seal.io/policy'];
         if (policyName && decision.reason !== 'PolicyNotFound' && !request.dryRun) {
           void options.events.record(
@@ -57,12 +70,14 @@ export function podAdmissionHandler(options: PodAdmissionOptions): AdmissionHand
       }
       case 'repoint':
         log.info('reinvoked: containers added since injection pointed at the proxy');
+        count('repointed', 'ContainersAdded');
         return { allowed: true, patch: [...decision.patch] };
       case 'inject':
         log.info(
           { policy: decision.record.policy, containers: decision.record.containers },
           'proxy injected',
         );
+        count('injected', 'Injected');
         return { allowed: true, patch: [...decision.patch] };
     }
   };
