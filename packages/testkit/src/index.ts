@@ -5,4 +5,18 @@ export { startMinio, type MinioServer, type StartMinioOptions } from './minio.js
 export { freePort } from './ports.js';
 export { startRig, type Rig, type RigOptions } from './rig.js';
 export { startValkey, type StartValkeyOptions, type ValkeyServer } from './valkey.js';
+export {
+  startValkeyCluster,
+  startValkeySentinel,
+  startValkeyWithAcl,
+  startValkeyWithTls,
+  type StartValkeySentinelOptions,
+  type StartValkeyWithAclOptions,
+  type ValkeyAclServer,
+  type ValkeyClusterGroup,
+  type ValkeyEndpoint,
+  type ValkeyProcess,
+  type ValkeySentinelGroup,
+  type ValkeyTlsServer,
+} from './valkey-topologies.js';
 export { assertCiphertextAtRest, readRawObject } from './at-rest.js';

@@ -1,10 +1,6 @@
 import { selectRigBackend } from './backend.js';
-import { findBinary } from './binaries.js';
 import { RigError } from './errors.js';
-import { freePort, retryOnPortClash } from './ports.js';
-import { redisPing } from './probes.js';
-import { startServerProcess } from './process.js';
-import { createRunDir } from './run-dir.js';
+import { startValkeyFromConfig } from './valkey-process.js';
 
 export interface ValkeyServer {
   /** `redis://host:port`, what ioredis and the proxy's VALKEY_URL take. */
@@ -66,23 +62,10 @@ export function parseValkeyUrl(url: string): { host: string; port: number } {
 }
 
 async function startValkeyProcess(options: StartValkeyOptions): Promise<ValkeyServer> {
-  const binary = findBinary('redis-server');
-  const host = '127.0.0.1';
-  return retryOnPortClash(
-    async () => {
-      const runDir = await createRunDir('redis');
-      const port = options.port ?? (await freePort());
-      const server = await startServerProcess({
-        name: 'redis-server',
-        command: binary,
-        args: ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--dir', runDir],
-        runDir,
-        isReady: (signal) => redisPing(host, port, signal),
-        readyTimeoutMs: options.readyTimeoutMs,
-      });
-      return { url: `redis://${host}:${port}`, host, port, pid: server.pid, stop: server.stop };
-    },
-    // A chosen port that is taken stays taken: no point in trying it again.
-    { attempts: options.port === undefined ? undefined : 1 },
-  );
+  return startValkeyFromConfig({
+    name: 'redis',
+    config: (port) => [`port ${port}`],
+    port: options.port,
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -50,7 +51,12 @@ export function planValkeyClient(
   const port = url.port === '' ? 6379 : Number(url.port);
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
   const tls = isTls
-    ? { servername: host, ...(config.tlsCaFile === undefined ? {} : { ca: readCa(config.tlsCaFile) }) }
+    ? {
+        // SNI takes a host name only (RFC 6066 §3; Node warns DEP0123): for an IP address Node
+        // checks the certificate against the connection's host, i.e. its IP SANs.
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ...(config.tlsCaFile === undefined ? {} : { ca: readCa(config.tlsCaFile) }),
+      }
     : undefined;
   const auth: RedisOptions = {
     ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
@@ -120,7 +126,7 @@ export async function connectValkey(client: ValkeyClient, isRequired: boolean, l
     await client.connect();
     await client.ping();
   } catch (err: unknown) {
-    cause ??= err as Error;
+    cause = redactCredentials(cause ?? (err as Error));
     if (isRequired) {
       client.disconnect();
       throw new ValkeyUnavailableError(
@@ -135,4 +141,27 @@ export async function connectValkey(client: ValkeyClient, isRequired: boolean, l
   } finally {
     client.off('error', onError);
   }
+}
+
+/**
+ * ioredis puts the failed command on its ReplyError (`err.command = { name, args }`); for AUTH
+ * and HELLO (RESP3 with AUTH) the arguments hold the user and password, which anything that
+ * prints the error with its causes (util.inspect, an uncaught error, a logger) would show.
+ * Walks `cause` and a Cluster's `lastNodeError` too.
+ */
+export function redactCredentials(err: Error): Error {
+  const seen = new Set<unknown>();
+  for (let at: unknown = err; typeof at === 'object' && at !== null && !seen.has(at);) {
+    seen.add(at);
+    const { command, cause, lastNodeError } = at as {
+      command?: { name?: unknown; args?: unknown };
+      cause?: unknown;
+      lastNodeError?: unknown;
+    };
+    if (typeof command === 'object' && command !== null && /^(auth|hello)$/i.test(String(command.name))) {
+      command.args = ['[redacted]'];
+    }
+    at = lastNodeError ?? cause;
+  }
+  return err;
 }
