@@ -27,9 +27,10 @@ build: setup ## compile every package (tsc -b)
 typecheck: setup ## type-check sources and tests
 	npx tsc -p tsconfig.json
 
-lint: setup typecheck ## lint (eslint, type-aware) and check formatting (prettier)
+lint: setup typecheck ## lint (eslint, type-aware), check formatting (prettier), lint the Dockerfiles (hadolint)
 	npx eslint .
 	npx prettier --check .
+	bash scripts/lint-images.sh
 
 format: setup ## rewrite files with prettier and eslint --fix
 	npx prettier --write .
@@ -72,6 +73,22 @@ format-vectors: setup ## rewrite the test vectors in docs/FORMAT.md (after a del
 crds: setup ## regenerate crds/ from packages/operator/src/api/schema.ts
 	S3SEAL_WRITE_CRDS=1 $(JEST) --selectProjects unit --testPathPatterns operator/src/api/crd
 	npx prettier --write crds/
+
+# Container images. The production install inside them (scripts/prod-install.sh) is tested
+# without Docker by packages/proxy/test/integration/production-install.test.ts.
+.PHONY: images lint-images
+IMAGE_REPOSITORY ?= ghcr.io/s3seal
+IMAGE_TAG ?= $(shell node -p 'require("./package.json").version')
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+
+images: ## build ghcr.io/s3seal/proxy and /operator with docker build (needs a Docker engine)
+	@command -v docker >/dev/null || { echo "make images: no docker command on this machine: install Docker, or build Dockerfile.proxy and Dockerfile.operator where it runs" >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make images: docker finds no running Docker engine (docker info failed): start one, or set DOCKER_HOST to one" >&2; exit 1; }
+	docker build -f Dockerfile.proxy --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$(IMAGE_REVISION) -t $(IMAGE_REPOSITORY)/proxy:$(IMAGE_TAG) .
+	docker build -f Dockerfile.operator --build-arg VERSION=$(IMAGE_TAG) --build-arg REVISION=$(IMAGE_REVISION) -t $(IMAGE_REPOSITORY)/operator:$(IMAGE_TAG) .
+
+lint-images: ## lint Dockerfile.proxy and Dockerfile.operator (hadolint, installed on first use, and the project's rules)
+	bash scripts/lint-images.sh
 
 clean: ## remove build outputs (not the binary cache)
 	npm run --silent clean || true
