@@ -44,3 +44,11 @@ export { DecryptStream } from './format/decrypt-stream.js';
 export type { DecryptStreamOptions } from './format/decrypt-stream.js';
 export { Keyring, KEK_BYTES, DEFAULT_KEYRING_ID, ACTIVE_ENTRY } from './keyring/keyring.js';
 export { sealBuffer, openBuffer } from './format/buffers.js';
+export { rewrapObjectMetadata, clientMetadataOf, isWrappedWithActiveKek } from './format/rewrap.js';
+export type { RewrappedMetadata, RewrapOptions } from './format/rewrap.js';
+export {
+  storedObjectLayout,
+  createObjectDecryptStream,
+  createSingleEncryptStream,
+} from './format/whole-object.js';
+export type { SingleEncryptOptions } from './format/whole-object.js';

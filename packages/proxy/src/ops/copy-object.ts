@@ -1,5 +1,5 @@
 import type { SealedEnvelope } from '@s3seal/core';
-import { rewrapEnvelope } from '@s3seal/core';
+import { rewrapObjectMetadata } from '@s3seal/core';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { parseCopySource } from '../s3/copy-source.js';
 import type { CopySource } from '../s3/copy-source.js';
@@ -78,8 +78,11 @@ export const handleCopyObject: Handler = async (ctx, services) => {
   // A server-side copy of a multipart object is stored as one part: its part headers would no
   // longer be where a reader looks for them. So it is decrypted and sealed anew, as one PUT.
   if (sealed.parts) return reencryptMultipart(ctx, services, sealed, headers, userMetadata);
-  const rewrapped = rewrapEnvelope(services.keyring(), sourceMetadata, source.key, ctx.target.key);
-  for (const [name, value] of Object.entries(userMetadata)) headers[`x-amz-meta-${name}`] = value;
+  const rewrapped = rewrapObjectMetadata(services.keyring(), sourceMetadata, {
+    fromObjectKey: source.key,
+    toObjectKey: ctx.target.key,
+    clientMetadata: userMetadata,
+  });
   for (const [name, value] of Object.entries(rewrapped.metadata)) headers[`x-amz-meta-${name}`] = value;
   headers['x-amz-copy-source'] = copySourceHeader(source);
   headers['x-amz-metadata-directive'] = 'REPLACE';
@@ -93,7 +96,7 @@ export const handleCopyObject: Handler = async (ctx, services) => {
     signal: ctx.signal,
   });
   if (up.statusCode >= 300) await throwUpstreamError(up);
-  await sendCopyResult(ctx, up, rewrapped.info.plaintextMd5);
+  await sendCopyResult(ctx, up, rewrapped.envelope.info.plaintextMd5);
 };
 
 /** A multipart source: its plaintext, read as GetObject reads it, into a sealed PUT. */

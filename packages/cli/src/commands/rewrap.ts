@@ -1,0 +1,74 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Keyring } from '@s3seal/core';
+import type { CommandModule } from 'yargs';
+import { runOverPrefix } from '../bulk/run-over-prefix.js';
+import type { BulkOptions } from '../bulk/run-over-prefix.js';
+import { summarize } from '../bulk/summary.js';
+import type { BulkSummary } from '../bulk/summary.js';
+import { loadBackendConfig, loadKeyring, withBackendOptions } from '../config.js';
+import type { BackendArgs } from '../config.js';
+import { rewrapObject } from '../objects/rewrap-object.js';
+import { createBackendClient } from '../s3/backend-client.js';
+import { readStoredObject } from '../s3/stored-object.js';
+import { parseS3Url } from '../s3/s3-url.js';
+import type { S3Location } from '../s3/s3-url.js';
+import { BULK_OPTIONS, reportSummary, stderrProgress } from './output.js';
+import type { BulkArgs } from './output.js';
+
+type RewrapStatus = 'rewrapped' | 'would-rewrap' | 'current' | 'legacy';
+
+/**
+ * Re-wraps every object under the prefix to the active KEK version. Objects already under it
+ * are skipped (`current`), which is what makes a re-run resume where a stopped one ended.
+ */
+export async function rewrapPrefix(
+  client: S3Client,
+  keyring: Keyring,
+  location: S3Location,
+  options: BulkOptions & { isDryRun: boolean },
+): Promise<BulkSummary> {
+  const run = await runOverPrefix<RewrapStatus>(client, location, options, async ({ key }) => {
+    const object = await readStoredObject(client, location.bucket, key);
+    if (object.kind === 'legacy') return { status: 'legacy' };
+    const result = await rewrapObject(client, keyring, object, options);
+    return { status: result.status, detail: `${result.from} -> ${result.to}` };
+  });
+  return summarize('rewrap', location, run, {
+    statuses: options.isDryRun ? ['would-rewrap', 'current', 'legacy'] : ['rewrapped', 'current', 'legacy'],
+    listStatuses: ['would-rewrap', 'legacy'],
+    isDryRun: options.isDryRun,
+  });
+}
+
+export const rewrapCommand: CommandModule<
+  object,
+  BackendArgs & BulkArgs & { url: string; 'dry-run': boolean }
+> = {
+  command: 'rewrap <url>',
+  describe:
+    're-wrap the data key of every object under s3://bucket/prefix with the active KEK version, server-side, without re-encrypting; exit 1 if any fails',
+  builder: (y) =>
+    withBackendOptions(y)
+      .positional('url', { type: 'string', demandOption: true, describe: 's3://bucket/prefix' })
+      .options(BULK_OPTIONS)
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'list what would change; write nothing',
+      }),
+  handler: async (args) => {
+    const location = parseS3Url(args.url, { isKeyRequired: false });
+    const keyring = (await loadKeyring(args, { isRequired: true }))!;
+    const client = createBackendClient(loadBackendConfig(args));
+    try {
+      const summary = await rewrapPrefix(client, keyring, location, {
+        concurrency: args.concurrency,
+        progress: stderrProgress('rewrap'),
+        isDryRun: args['dry-run'],
+      });
+      reportSummary(summary, location.bucket, args.json);
+    } finally {
+      client.destroy();
+    }
+  },
+};

@@ -1,0 +1,62 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Keyring } from '@s3seal/core';
+import type { CommandModule } from 'yargs';
+import { runOverPrefix } from '../bulk/run-over-prefix.js';
+import type { BulkOptions } from '../bulk/run-over-prefix.js';
+import { summarize } from '../bulk/summary.js';
+import type { BulkSummary } from '../bulk/summary.js';
+import { loadBackendConfig, loadKeyring, withBackendOptions } from '../config.js';
+import type { BackendArgs } from '../config.js';
+import { verifyObject } from '../objects/verify-object.js';
+import { createBackendClient } from '../s3/backend-client.js';
+import { readStoredObject } from '../s3/stored-object.js';
+import { parseS3Url } from '../s3/s3-url.js';
+import type { S3Location } from '../s3/s3-url.js';
+import { BULK_OPTIONS, reportSummary, stderrProgress } from './output.js';
+import type { BulkArgs } from './output.js';
+
+type VerifyStatus = 'ok' | 'legacy';
+
+/** Decrypt-checks every object under the prefix; legacy objects are listed, not failed. */
+export async function verifyPrefix(
+  client: S3Client,
+  keyring: Keyring,
+  location: S3Location,
+  options: BulkOptions,
+): Promise<BulkSummary> {
+  const run = await runOverPrefix<VerifyStatus>(client, location, options, async ({ key }) => {
+    const object = await readStoredObject(client, location.bucket, key);
+    if (object.kind === 'legacy') return { status: 'legacy' };
+    await verifyObject(client, keyring, object);
+    return { status: 'ok' };
+  });
+  return summarize('verify', location, run, {
+    statuses: ['ok', 'legacy'],
+    listStatuses: ['legacy'],
+    isDryRun: false,
+  });
+}
+
+export const verifyCommand: CommandModule<object, BackendArgs & BulkArgs & { url: string }> = {
+  command: 'verify <url>',
+  describe:
+    'decrypt-check every object under s3://bucket/prefix (every chunk, sizes, MD5 where recorded) without writing anything; exit 1 if any fails',
+  builder: (y) =>
+    withBackendOptions(y)
+      .positional('url', { type: 'string', demandOption: true, describe: 's3://bucket/prefix' })
+      .options(BULK_OPTIONS),
+  handler: async (args) => {
+    const location = parseS3Url(args.url, { isKeyRequired: false });
+    const keyring = (await loadKeyring(args, { isRequired: true }))!;
+    const client = createBackendClient(loadBackendConfig(args));
+    try {
+      const summary = await verifyPrefix(client, keyring, location, {
+        concurrency: args.concurrency,
+        progress: stderrProgress('verify'),
+      });
+      reportSummary(summary, location.bucket, args.json);
+    } finally {
+      client.destroy();
+    }
+  },
+};
