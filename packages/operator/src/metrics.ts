@@ -16,6 +16,9 @@ export class OperatorMetrics {
   readonly admissions: Counter<'result' | 'reason'>;
   readonly keyRotations: Counter;
   readonly isLeader: Gauge;
+  readonly policyReady: Gauge<'namespace' | 'policy'>;
+  readonly policyNextRotation: Gauge<'namespace' | 'policy'>;
+  readonly policyActiveKeyVersion: Gauge<'namespace' | 'policy'>;
   private certificateExpiry: () => Date | undefined = () => undefined;
 
   constructor() {
@@ -48,6 +51,25 @@ export class OperatorMetrics {
       help: '1 while this replica holds the leader Lease',
       registers: [this.registry],
     });
+    // Per policy: as many series as policies, which a cluster has few of (no object labels).
+    this.policyReady = new Gauge({
+      name: 's3seal_operator_policy_ready',
+      help: '1 when the EncryptionPolicy is Ready (pods get injected), else 0',
+      labelNames: ['namespace', 'policy'],
+      registers: [this.registry],
+    });
+    this.policyNextRotation = new Gauge({
+      name: 's3seal_operator_policy_next_rotation_timestamp_seconds',
+      help: 'When the managed key of the policy is due for rotation (Unix seconds)',
+      labelNames: ['namespace', 'policy'],
+      registers: [this.registry],
+    });
+    this.policyActiveKeyVersion = new Gauge({
+      name: 's3seal_operator_policy_active_key_version',
+      help: 'Number of the active key version of the policy (v3 is 3)',
+      labelNames: ['namespace', 'policy'],
+      registers: [this.registry],
+    });
     const expiry = (): Date | undefined => this.certificateExpiry();
     new Gauge({
       name: 's3seal_operator_webhook_certificate_expiry_timestamp_seconds',
@@ -58,6 +80,27 @@ export class OperatorMetrics {
         if (at) this.set(at.getTime() / 1000);
       },
     });
+  }
+
+  /** Records what the last reconcile of a policy found. */
+  observePolicy(
+    namespace: string,
+    policy: string,
+    state: { isReady: boolean; nextRotation?: Date; activeVersion?: string },
+  ): void {
+    const labels = { namespace, policy };
+    this.policyReady.set(labels, state.isReady ? 1 : 0);
+    if (state.nextRotation) this.policyNextRotation.set(labels, state.nextRotation.getTime() / 1000);
+    else this.policyNextRotation.remove(labels);
+    if (state.activeVersion) this.policyActiveKeyVersion.set(labels, Number(state.activeVersion.slice(1)));
+  }
+
+  /** Drops a deleted policy's series. */
+  forgetPolicy(namespace: string, policy: string): void {
+    const labels = { namespace, policy };
+    this.policyReady.remove(labels);
+    this.policyNextRotation.remove(labels);
+    this.policyActiveKeyVersion.remove(labels);
   }
 
   /** Where the certificate expiry gauge reads from. */

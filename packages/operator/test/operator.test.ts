@@ -291,6 +291,16 @@ describe('the operator: leader election, webhook injection, and the injected sid
     expect(value(fromLeader, 's3seal_operator_reconcile_total{result="success"}')).toBeGreaterThan(0);
     expect(fromLeader).toContain('s3seal_operator_reconcile_duration_seconds_bucket');
     expect(value(await scrape(follower), 's3seal_operator_leader')).toBe(0);
+    expect(value(fromLeader, `s3seal_operator_policy_ready{namespace="${ns}",policy="objects"}`)).toBe(1);
+    expect(value(fromLeader, `s3seal_operator_policy_ready{namespace="${ns}",policy="no-creds"}`)).toBe(0);
+    expect(
+      value(fromLeader, `s3seal_operator_policy_active_key_version{namespace="${ns}",policy="objects"}`),
+    ).toBe(1);
+    const due = value(
+      fromLeader,
+      `s3seal_operator_policy_next_rotation_timestamp_seconds{namespace="${ns}",policy="objects"}`,
+    );
+    expect(due * 1000).toBeGreaterThan(Date.now() + 80 * 24 * 3_600_000);
     // The webhook configuration points at the first replica: it admitted the pods above.
     const admitting = await scrape(operators[0]!);
     expect(

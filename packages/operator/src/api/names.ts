@@ -30,6 +30,8 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 's3seal-operator';
 export const LABEL_POLICY = 's3seal.io/policy';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+/** Pod label the webhook adds with the sidecar (monitoring selects injected pods by it). */
+export const LABEL_INJECTED = 's3seal.io/injected';
 
 export const FIELD_MANAGER = 's3seal-operator';
 export const SIDECAR_NAME = 's3seal-proxy';

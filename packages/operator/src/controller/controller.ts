@@ -60,7 +60,7 @@ export class PolicyController {
       log,
       ...(options.now ? { now: options.now } : {}),
       ...(options.waitingRequeueMs === undefined ? {} : { waitingRequeueMs: options.waitingRequeueMs }),
-      ...(options.metrics ? { onRotated: () => options.metrics!.keyRotations.inc() } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     this.metrics = options.metrics;
     const resyncPeriodMs = options.resyncPeriodMs ?? 5 * 60_000;

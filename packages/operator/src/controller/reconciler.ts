@@ -23,6 +23,7 @@ import type { Condition, EncryptionPolicy, EncryptionPolicyStatus } from '../api
 import { describeApiError, isAlreadyExists, isNotFound } from '../kube/api-errors.js';
 import type { EventRecorder, InvolvedObject } from '../kube/event-recorder.js';
 import { splitObjectKey } from '../kube/object-key.js';
+import type { OperatorMetrics } from '../metrics.js';
 import type { ReconcileResult } from '../kube/work-queue.js';
 import { keyringIdOf, keySecretName, proxyConfigMapName } from '../render/names.js';
 import { PROXY_CONFIG_KEY, renderProxyConfigYaml } from '../render/proxy-config.js';
@@ -54,8 +55,8 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
   /** How soon to look again while waiting for something a user must create, e.g. a Secret (default 15 s). */
   readonly waitingRequeueMs?: number;
-  /** Called once per key version added by rotation (a metric). */
-  readonly onRotated?: () => void;
+  /** Key rotations and per-policy state, for Prometheus. */
+  readonly metrics?: OperatorMetrics;
 }
 
 /** What reconciling the key settled on; feeds the KeyReady condition and the status. */
@@ -87,10 +88,10 @@ export class PolicyReconciler {
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly waitingRequeueMs: number;
-  private readonly onRotated: () => void;
+  private readonly metrics: OperatorMetrics | undefined;
 
   constructor(options: ReconcilerOptions) {
-    this.onRotated = options.onRotated ?? ((): void => undefined);
+    this.metrics = options.metrics;
     this.waitingRequeueMs = options.waitingRequeueMs ?? WAITING_REQUEUE_MS;
     this.core = options.core;
     this.custom = options.custom;
@@ -104,6 +105,7 @@ export class PolicyReconciler {
     if (namespace === undefined) return;
     const policy = await readPolicy(this.custom, namespace, name);
     if (!policy) {
+      this.metrics?.forgetPolicy(namespace, name);
       await this.keepOrphanedKeys(namespace, name);
       return;
     }
@@ -297,7 +299,7 @@ export class PolicyReconciler {
       name: secret.metadata!.name!,
       body: next.secret,
     });
-    this.onRotated();
+    this.metrics?.keyRotations.inc();
     const why = isRequested ? `requested by annotation ${ANNOTATION_ROTATE_KEY}` : 'rotation period elapsed';
     this.log.info(
       { policy: `${namespace}/${policy.metadata.name}`, version: next.version, why },
@@ -502,6 +504,11 @@ export class PolicyReconciler {
     key: KeyOutcome,
     problems: readonly Problem[],
   ): Promise<void> {
+    this.metrics?.observePolicy(policy.metadata.namespace, policy.metadata.name, {
+      isReady: problems.length === 0,
+      ...(key.ok && key.nextRotation ? { nextRotation: key.nextRotation } : {}),
+      ...(key.ok ? { activeVersion: key.active } : {}),
+    });
     const now = this.now();
     const generation = policy.metadata.generation;
     const observed = generation === undefined ? {} : { observedGeneration: generation };

@@ -107,6 +107,7 @@ describe('decideInjection', () => {
     ]);
     expect(out.spec!.volumes!.map((v) => v.name)).toEqual(['data', 's3seal-config', 's3seal-kek']);
     expect(out.spec!.volumes![2]!.secret).toEqual({ secretName: 'backups-kek', defaultMode: 0o444 });
+    expect(out.metadata!.labels).toEqual({ 's3seal.io/injected': 'true' });
     expect(JSON.parse(out.metadata!.annotations!['s3seal.io/status']!)).toEqual({
       version: 1,
       policy: 'backups',

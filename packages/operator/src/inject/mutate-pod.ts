@@ -6,6 +6,7 @@ import {
   ANNOTATION_INJECTION_STATUS,
   ANNOTATION_POLICY,
   SIDECAR_NAME,
+  LABEL_INJECTED,
 } from '../api/names.js';
 import type { EncryptionPolicy } from '../api/types.js';
 import { keySecretName, proxyConfigMapName } from '../render/names.js';
@@ -160,6 +161,12 @@ export async function decideInjection(
     path: `/metadata/annotations/${jsonPatchEscape(ANNOTATION_INJECTION_STATUS)}`,
     value: JSON.stringify(record),
   });
+  // A label, unlike the annotation, can be selected: the PodMonitor finds sidecars by it.
+  patch.push(
+    pod.metadata?.labels === undefined
+      ? { op: 'add', path: '/metadata/labels', value: { [LABEL_INJECTED]: 'true' } }
+      : { op: 'add', path: `/metadata/labels/${jsonPatchEscape(LABEL_INJECTED)}`, value: 'true' },
+  );
   return { kind: 'inject', patch, record };
 }
 
