@@ -3,7 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -33,11 +33,14 @@ export interface ProxyProcessOptions {
 export async function startProxyProcess(options: ProxyProcessOptions): Promise<ProxyProcess> {
   if (!existsSync(options.main)) throw new Error(`${options.main} is missing: run \`npm run build\` first`);
   const port = await freePort();
-  const logFd = openSync(options.logPath, 'a');
+  // The log goes through a pipe that this process drains into the file, as a container runtime
+  // drains a sidecar's stdout. Handing the proxy the file itself measured the disk: its pino
+  // writes are synchronous, and one blocks for milliseconds while MinIO keeps the journal busy.
+  const log = createWriteStream(options.logPath, { flags: 'a' });
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, [options.main], {
-      stdio: ['ignore', logFd, logFd],
+      stdio: ['ignore', 'pipe', 'pipe'],
       // Only what the proxy needs: its config refuses unknown S3SEAL_* variables.
       env: {
         ...options.env,
@@ -50,9 +53,12 @@ export async function startProxyProcess(options: ProxyProcessOptions): Promise<P
         AWS_SECRET_ACCESS_KEY: options.minio.secretAccessKey,
       },
     });
-  } finally {
-    closeSync(logFd);
+  } catch (err: unknown) {
+    log.end();
+    throw err;
   }
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
   const pid = child.pid;
   if (pid === undefined) throw new Error('the proxy process did not start');
   let exitCode: number | null | undefined;
@@ -62,6 +68,7 @@ export async function startProxyProcess(options: ProxyProcessOptions): Promise<P
       resolve();
     }),
   );
+  child.once('close', () => log.end());
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 15_000);
   while (!(await isListening(port))) {

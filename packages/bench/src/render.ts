@@ -149,7 +149,7 @@ function method(r: Results, line: (s?: string) => void): void {
       : `default options but ${proxyEnv.map(([k, v]) => `${k}=${v}`).join(', ')}`;
   line(
     `- One MinIO (single drive, the testkit rig) and the proxy (\`node ${String(r.settings['proxyMain'])}\`, ${options}, ` +
-      `log level ${String(r.settings['proxyLogLevel'])} to a file) on 127.0.0.1; the proxy is a separate process so its ` +
+      `log level ${String(r.settings['proxyLogLevel'])} to a pipe the harness drains into a file, as a container runtime does) on 127.0.0.1; the proxy is a separate process so its ` +
       'CPU (utime+stime) and RSS come from /proc.',
   );
   line(

@@ -42,6 +42,8 @@ export { EncryptStream } from './format/encrypt-stream.js';
 export type { EncryptStreamOptions } from './format/encrypt-stream.js';
 export { DecryptStream } from './format/decrypt-stream.js';
 export type { DecryptStreamOptions } from './format/decrypt-stream.js';
+export { Decryptor } from './format/decryptor.js';
+export type { DecryptorOptions, PlaintextSink } from './format/decryptor.js';
 export { Keyring, KEK_BYTES, DEFAULT_KEYRING_ID, ACTIVE_ENTRY } from './keyring/keyring.js';
 export { sealBuffer, openBuffer } from './format/buffers.js';
 export { rewrapObjectMetadata, clientMetadataOf, isWrappedWithActiveKek } from './format/rewrap.js';

@@ -1,10 +1,10 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import type { KeyObject } from 'node:crypto';
+import type { CipherGCM, KeyObject } from 'node:crypto';
 import { CoreError } from '../errors.js';
 import type { Algorithm } from './algorithms.js';
 import { ChunkCipher } from './chunk-cipher.js';
-import { chunkCount, chunkPlaintextSize } from './sizes.js';
+import { chunkCount, chunkPlaintextSize, TAG_BYTES } from './sizes.js';
 
 export interface EncryptStreamOptions {
   readonly algorithm: Algorithm;
@@ -18,28 +18,30 @@ export interface EncryptStreamOptions {
 }
 
 /**
- * Plaintext in, sealed segment out. Holds at most one chunk of plaintext: a chunk that
- * arrives whole in one input buffer is sealed straight from it, anything else is gathered in
- * one reused buffer. Output is one buffer per chunk.
+ * Plaintext in, sealed segment out. Holds no plaintext: each input piece is encrypted as it
+ * arrives and its ciphertext pushed at once, so nothing is gathered or copied; a chunk's tag
+ * is pushed after its last piece. The stream's output is therefore not one buffer per chunk:
+ * consumers see the same bytes in the pieces the input came in, plus 16-byte tags.
  */
 export class EncryptStream extends Transform {
-  private readonly cipher: ChunkCipher;
+  private readonly chunks: ChunkCipher;
   private readonly chunkSize: number;
   private readonly plaintextSize: number;
   private readonly lastIndex: number;
-  private readonly gather: Buffer;
-  private gathered = 0;
+  /** The chunk being sealed (undefined between chunks), and its plaintext bytes still to come. */
+  private cipher: CipherGCM | undefined;
+  private chunkLeft: number;
   private index = 0;
   private received = 0;
   private header: Buffer | undefined;
 
   constructor(options: EncryptStreamOptions) {
     super();
-    this.cipher = new ChunkCipher(options.algorithm, options.key);
+    this.chunks = new ChunkCipher(options.algorithm, options.key);
     this.chunkSize = options.chunkSize;
     this.plaintextSize = options.plaintextSize;
     this.lastIndex = chunkCount(options.plaintextSize, options.chunkSize) - 1;
-    this.gather = Buffer.allocUnsafe(Math.min(options.chunkSize, Math.max(options.plaintextSize, 1)));
+    this.chunkLeft = chunkPlaintextSize(0, options.plaintextSize, options.chunkSize);
     this.header = options.header;
   }
 
@@ -52,19 +54,12 @@ export class EncryptStream extends Transform {
     this.emitHeader();
     let at = 0;
     while (at < data.length) {
-      const need = chunkPlaintextSize(this.index, this.plaintextSize, this.chunkSize) - this.gathered;
-      const take = Math.min(need, data.length - at);
-      if (this.gathered === 0 && take === need) {
-        this.sealNext(data.subarray(at, at + take));
-      } else {
-        data.copy(this.gather, this.gathered, at, at + take);
-        this.gathered += take;
-        if (take === need) {
-          this.sealNext(this.gather.subarray(0, this.gathered));
-          this.gathered = 0;
-        }
-      }
+      const cipher = (this.cipher ??= this.chunks.sealer(this.index, this.index === this.lastIndex));
+      const take = Math.min(this.chunkLeft, data.length - at);
+      this.push(cipher.update(take === data.length ? data : data.subarray(at, at + take)));
+      this.chunkLeft -= take;
       at += take;
+      if (this.chunkLeft === 0) this.endChunk(cipher);
     }
     done();
   }
@@ -81,7 +76,7 @@ export class EncryptStream extends Transform {
     }
     this.emitHeader();
     // Only an empty body reaches here with its (empty, final) chunk still unsealed.
-    if (this.index === 0 && this.plaintextSize === 0) this.sealNext(Buffer.alloc(0));
+    if (this.index === 0 && this.plaintextSize === 0) this.endChunk(this.chunks.sealer(0, true));
     done();
   }
 
@@ -92,9 +87,17 @@ export class EncryptStream extends Transform {
     }
   }
 
-  private sealNext(plaintext: Buffer): void {
-    this.push(this.cipher.seal(this.index, this.index === this.lastIndex, plaintext));
+  private endChunk(cipher: CipherGCM): void {
+    cipher.final();
+    // Into Node's shared small-buffer pool: a tag of its own (a 16-byte malloc) would live as
+    // long as its chunk is queued on the socket, scattered between the large buffers.
+    const tag = Buffer.allocUnsafe(TAG_BYTES);
+    cipher.getAuthTag().copy(tag);
+    this.push(tag);
+    this.cipher = undefined;
     this.index++;
+    if (this.index <= this.lastIndex)
+      this.chunkLeft = chunkPlaintextSize(this.index, this.plaintextSize, this.chunkSize);
   }
 }
 

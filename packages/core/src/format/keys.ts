@@ -63,7 +63,9 @@ export function deriveSegmentKey(
   SEGMENT_INFO_LABEL.copy(info, 0);
   info.writeUInt8(algorithm.id, SEGMENT_INFO_LABEL.length);
   info.writeUInt32BE(partNumber, SEGMENT_INFO_LABEL.length + 1);
-  return createSecretKey(Buffer.from(hkdfSync('sha256', dek, salt, info, 32)));
+  // A KeyObject input: Node checks a raw Buffer key by throwing (and catching) twice, which
+  // costs more than the HKDF itself.
+  return createSecretKey(Buffer.from(hkdfSync('sha256', createSecretKey(dek), salt, info, 32)));
 }
 
 export function sha256(data: Buffer): Buffer {

@@ -1,19 +1,23 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isS3Error } from '../s3/errors.js';
 import { AwsChunkedDecoder, type AwsChunkedDecoderOptions } from './aws-chunked-decoder.js';
 import { ChunkSignatureChain } from './chunk-signature-chain.js';
 import type { ChecksumAlgorithm, SigningContext } from './types.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+const hmac = (key: string | Buffer | KeyObject, data: string): Buffer =>
+  createHmac('sha256', key).update(data).digest();
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 // The credentials and scope of the AWS chunked-upload examples (sigv4-streaming, sigv4-streaming-trailers).
-const exampleKey = hmac(
-  hmac(hmac(hmac('AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '20130524'), 'us-east-1'), 's3'),
-  'aws4_request',
+const exampleKey = createSecretKey(
+  hmac(
+    hmac(hmac(hmac('AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '20130524'), 'us-east-1'), 's3'),
+    'aws4_request',
+  ),
 );
 const exampleContext = (seedSignature: string): SigningContext => ({
   seedSignature,

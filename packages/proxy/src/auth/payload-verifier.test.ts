@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
@@ -21,10 +21,12 @@ function request(headers: RawRequest['headers'] = {}): RawRequest {
 }
 
 // The signing context of the AWS chunked-upload example.
-const exampleKey = ['20130524', 'us-east-1', 's3', 'aws4_request'].reduce<Buffer | string>(
-  (key, part) => createHmac('sha256', key).update(part).digest(),
-  'AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-) as Buffer;
+const exampleKey = createSecretKey(
+  ['20130524', 'us-east-1', 's3', 'aws4_request'].reduce<Buffer | string>(
+    (key, part) => createHmac('sha256', key).update(part).digest(),
+    'AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  ) as Buffer,
+);
 
 function verified(payload: PayloadMode, extra: Partial<VerifiedRequest> = {}): VerifiedRequest {
   return {

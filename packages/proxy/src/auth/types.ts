@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Looks up the secret for an access key id; `undefined` means the key is unknown. */
@@ -32,7 +33,7 @@ export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA
 export interface SigningContext {
   /** The request's own signature (lower hex): the "previous signature" of the first chunk. */
   seedSignature: string;
-  signingKey: Buffer;
+  signingKey: KeyObject;
   /** `yyyymmdd/region/s3/aws4_request` */
   scope: string;
   /** `yyyymmddThhmmssZ`, as signed. */

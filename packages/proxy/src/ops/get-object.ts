@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { TAG_BYTES } from '@s3seal/core';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { evaluateConditions, hasConditions } from '../s3/conditions.js';
@@ -114,25 +113,23 @@ async function sendPlaintext(
   selection: PlaintextSelection,
 ): Promise<void> {
   const reader = new PlaintextReader(ctx, services, object, selection, passedReadHeaders(ctx));
-  const chunks = reader.chunks(up);
-  const first = await chunks.next();
-  const { start, end, isWhole } = reader.bytes;
-  const layout = reader.object.layout;
-  const headers = objectResponseHeaders(up.headers);
-  headers['etag'] = object.etag;
-  headers['content-length'] = String(end - start + 1);
-  headers['accept-ranges'] = 'bytes';
-  headers['x-amz-request-id'] = ctx.requestId;
-  if (!isWhole && end >= start) headers['content-range'] = `bytes ${start}-${end}/${layout.plaintextSize}`;
-  if (selection.kind === 'part') headers['x-amz-mp-parts-count'] = String(layout.segments.length);
-  ctx.res.writeHead(isWhole ? 200 : 206, headers);
-  await pipeline(Readable.from(resume(first, chunks), { objectMode: false }), ctx.res);
-}
-
-async function* resume(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
+  const writeHead = (): void => {
+    const { start, end, isWhole } = reader.bytes;
+    const layout = reader.object.layout;
+    const headers = objectResponseHeaders(up.headers);
+    headers['etag'] = object.etag;
+    headers['content-length'] = String(end - start + 1);
+    headers['accept-ranges'] = 'bytes';
+    headers['x-amz-request-id'] = ctx.requestId;
+    if (!isWhole && end >= start) headers['content-range'] = `bytes ${start}-${end}/${layout.plaintextSize}`;
+    if (selection.kind === 'part') headers['x-amz-mp-parts-count'] = String(layout.segments.length);
+    ctx.res.writeHead(isWhole ? 200 : 206, headers);
+  };
+  await reader.pipeTo(ctx.res, up, writeHead);
+  // An empty selection (an empty object) wrote no bytes, so no headers yet.
+  if (!ctx.res.headersSent) writeHead();
+  ctx.res.end();
+  await finished(ctx.res);
 }
 
 /** Request headers every upstream read of the object carries. */

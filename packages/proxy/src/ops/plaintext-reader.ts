@@ -1,13 +1,13 @@
-import { pipeline, Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import {
   CoreError,
   decodePartHeader,
-  DecryptStream,
+  Decryptor,
   isCoreError,
   PART_HEADER_BYTES,
   partSegmentKey,
   planRead,
-  singleSegmentKey,
 } from '@s3seal/core';
 import type { ObjectLayout, PartHeader, ReadPlan } from '@s3seal/core';
 import type { ProxyServices, RequestContext } from '../context.js';
@@ -69,6 +69,9 @@ export function selectPlaintext(layout: ObjectLayout, selection: PlaintextSelect
 export class PlaintextReader {
   private opened: OpenedObject;
   private selected: SelectedBytes;
+  /** Plaintext bytes written so far, and whether any were. */
+  private emitted = 0;
+  private hasStarted = false;
 
   constructor(
     private readonly ctx: RequestContext,
@@ -99,39 +102,122 @@ export class PlaintextReader {
     return `bytes=${plan.sealedStart}-${plan.sealedEnd - 1}`;
   }
 
-  /** The plaintext as a byte stream (buffering bytes, not pieces: memory stays bounded by chunks). */
+  /** The plaintext as a byte stream, for copies (memory stays bounded by a chunk and the stream's buffer). */
   stream(first?: UpstreamResponse): Readable {
-    return Readable.from(this.chunks(first), { objectMode: false });
+    const out = new PassThrough();
+    this.pipeTo(out, first).then(
+      () => out.end(),
+      (err: unknown) => out.destroy(err as Error),
+    );
+    return out;
   }
 
   /**
-   * The plaintext, in pieces. `first` is a response already asked for (GetObject's, which
-   * carries the headers the client gets); it is used when it covers what is needed.
+   * Writes the plaintext to `sink` (the client's response, or a copy's stream), each chunk's
+   * pieces corked into one write, pausing the backend's body while the sink is full. `first`
+   * is a response already asked for (GetObject's, which carries the headers the client gets);
+   * it is used when it covers what is needed. `beforeFirstBytes` runs once, just before the
+   * first verified byte is written (GetObject sends its headers then). Does not end the sink.
    */
-  async *chunks(first?: UpstreamResponse): AsyncGenerator<Buffer> {
+  async pipeTo(sink: Writable, first?: UpstreamResponse, beforeFirstBytes?: () => void): Promise<void> {
     let up = first;
-    let emitted = 0;
     try {
       for (;;) {
-        const plan = this.plan(emitted);
+        const plan = this.plan(this.emitted);
         if (!plan) return;
         up = await this.responseFor(plan, up);
         try {
           const header = await this.partHeaderFor(plan);
-          for await (const chunk of this.decrypt(up, plan, header) as AsyncIterable<Buffer>) {
-            emitted += chunk.length;
-            yield chunk;
-          }
+          await this.pump(up, plan, header, sink, beforeFirstBytes);
           return;
         } catch (err: unknown) {
           discardBody(up.body);
           up = undefined;
-          await this.recover(err, emitted);
+          await this.recover(err, this.emitted);
         }
       }
     } finally {
       if (up) discardBody(up.body);
     }
+  }
+
+  /**
+   * One upstream body through a Decryptor into the sink, on 'data' events (no promise or
+   * async iteration per piece). Resolves once the plan's last chunk is authenticated and written.
+   */
+  private pump(
+    up: UpstreamResponse,
+    plan: ReadPlan,
+    firstHeader: PartHeader | undefined,
+    sink: Writable,
+    beforeFirstBytes: (() => void) | undefined,
+  ): Promise<void> {
+    const decryptor = this.decryptor(plan, firstHeader);
+    const body = up.body;
+    let left = plan.sealedEnd - plan.sealedStart;
+    let isFull = false;
+    const write = (pieces: Buffer[]): void => {
+      if (!this.hasStarted) {
+        this.hasStarted = true;
+        beforeFirstBytes?.();
+      }
+      // One writev for the chunk's pieces instead of a write each.
+      sink.cork();
+      for (const piece of pieces) {
+        this.emitted += piece.length;
+        if (!sink.write(piece)) isFull = true;
+      }
+      sink.uncork();
+    };
+    return new Promise<void>((resolve, reject) => {
+      let isSettled = false;
+      const settle = (err?: Error): void => {
+        if (isSettled) return;
+        isSettled = true;
+        body.off('data', onData);
+        body.off('end', onEnd);
+        body.off('error', settle);
+        sink.off('drain', onDrain);
+        sink.off('close', onClose);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onData = (data: Buffer): void => {
+        // The plan is done: what follows belongs to a longer response (discarded by the caller).
+        if (left === 0) return settle();
+        try {
+          const piece = data.length <= left ? data : data.subarray(0, left);
+          left -= piece.length;
+          decryptor.write(piece, write);
+          if (left === 0) decryptor.end();
+        } catch (err: unknown) {
+          return settle(err as Error);
+        }
+        if (isFull) {
+          isFull = false;
+          body.pause();
+        }
+      };
+      const onEnd = (): void => {
+        try {
+          decryptor.end();
+        } catch (err: unknown) {
+          return settle(err as Error);
+        }
+        settle();
+      };
+      const onDrain = (): void => {
+        body.resume();
+      };
+      const onClose = (): void => {
+        settle(new S3Error('InternalError', 'the client went away before the object was sent'));
+      };
+      body.on('data', onData);
+      body.once('end', onEnd);
+      body.once('error', settle);
+      sink.on('drain', onDrain);
+      sink.once('close', onClose);
+    });
   }
 
   private plan(emitted: number): ReadPlan | undefined {
@@ -187,15 +273,15 @@ export class PlaintextReader {
     return header;
   }
 
-  private decrypt(up: UpstreamResponse, plan: ReadPlan, firstHeader: PartHeader | undefined): Readable {
+  private decryptor(plan: ReadPlan, firstHeader: PartHeader | undefined): Decryptor {
     const { info, dek, parts } = this.opened;
-    const singleKey = parts ? undefined : singleSegmentKey(info, dek);
-    const decrypt = new DecryptStream({
+    const singleKey = parts ? undefined : this.opened.singleKey();
+    return new Decryptor({
       algorithm: info.algorithm,
       layout: this.opened.layout,
       plan,
-      // A read that starts inside a part hands its pre-fetched header over: the stream keys that
-      // part with it and checks that later parts come after it.
+      // A read that starts inside a part hands its pre-fetched header over: the decryptor keys
+      // that part with it and checks that later parts come after it.
       firstHeader,
       segmentKey: (index, header) => {
         if (singleKey) return singleKey;
@@ -204,8 +290,6 @@ export class PlaintextReader {
         return partSegmentKey(info, dek, header);
       },
     });
-    // Errors surface through the iteration of `decrypt`; the callback only completes the pipeline.
-    return pipeline(limitBytes(up.body, plan.sealedEnd - plan.sealedStart), decrypt, () => undefined);
   }
 
   /** After a failed chunk: correct a guessed layout and go on, or let the failure stand. */
@@ -241,21 +325,6 @@ function receivedRange(up: UpstreamResponse): { start: number; end: number } | u
   }
   const m = /^bytes (\d+)-(\d+)\//.exec(headerValue(up.headers, 'content-range') ?? '');
   return m ? { start: Number(m[1]), end: Number(m[2]) } : undefined;
-}
-
-/** The backend may send more than the plan needs (a whole object for a part of it): stop at the end. */
-async function* limitBytes(source: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
-  let left = limit;
-  for await (const chunk of source) {
-    if (chunk.length <= left) {
-      left -= chunk.length;
-      yield chunk;
-    } else {
-      yield chunk.subarray(0, left);
-      left = 0;
-    }
-    if (left === 0) break;
-  }
 }
 
 function invalid(message: string): CoreError {

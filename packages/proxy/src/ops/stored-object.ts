@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { describeLayout, isSealedMetadata, openEnvelope } from '@s3seal/core';
+import type { KeyObject } from 'node:crypto';
+import { describeLayout, isSealedMetadata } from '@s3seal/core';
 import type { ObjectLayout, SealedObjectInfo } from '@s3seal/core';
 import type { ProxyServices, RequestContext } from '../context.js';
 import { S3Error } from '../s3/errors.js';
@@ -7,6 +8,7 @@ import { headerValue, storedMetadata } from '../s3/headers.js';
 import { queryValue } from '../s3/request-target.js';
 import type { KnownLayout } from './layout-cache.js';
 import { multipartLayout } from './object-layout.js';
+import { openKeys } from './opened-keys.js';
 import type { ObjectVersion } from './object-layout.js';
 import { clientEtag, etagAliases } from '../s3/etag.js';
 
@@ -15,6 +17,8 @@ export interface OpenedObject {
   readonly version: ObjectVersion;
   readonly info: SealedObjectInfo;
   readonly dek: Buffer;
+  /** The key of a single-PUT object's one segment (derived once, see opened-keys.ts). */
+  readonly singleKey: () => KeyObject;
   readonly layout: ObjectLayout;
   /** A multipart object's parts as far as known (its layout is `layout`); undefined for a single PUT. */
   readonly parts: KnownLayout | undefined;
@@ -55,7 +59,7 @@ export async function openStoredObject(
       'The object has no s3seal metadata (it was not written through s3seal). Set S3SEAL_LEGACY=passthrough to serve such objects as stored.',
     );
   }
-  const { info, dek } = openEnvelope(services.keyring(), metadata, location.key);
+  const { info, dek, singleKey } = openKeys(services.keyring(), metadata, location.key);
   const backendEtag = headerValue(up.headers, 'etag') ?? '';
   const version: ObjectVersion = { ...location, etag: backendEtag };
   let layout: ObjectLayout;
@@ -73,6 +77,7 @@ export async function openStoredObject(
     version,
     info,
     dek,
+    singleKey,
     layout,
     parts,
     etag: clientEtag(info.plaintextMd5, backendEtag),
