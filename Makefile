@@ -93,3 +93,9 @@ lint-images: ## lint Dockerfile.proxy and Dockerfile.operator (hadolint, install
 clean: ## remove build outputs (not the binary cache)
 	npm run --silent clean || true
 	rm -rf coverage .cache/rig
+
+# The property/fuzz tests (*.fuzz.test.ts) with many more runs than `make test` gives them
+# (200 per property there). S3SEAL_FUZZ_RUNS=100000 make fuzz for a longer session.
+.PHONY: fuzz
+fuzz: setup ## property and fuzz tests with S3SEAL_FUZZ_RUNS (default 20000) runs per property
+	S3SEAL_FUZZ_RUNS=$${S3SEAL_FUZZ_RUNS:-20000} $(JEST) --selectProjects unit --testPathPatterns '\.fuzz\.test\.ts$$'

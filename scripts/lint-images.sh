@@ -86,6 +86,16 @@ for file in "${DOCKERFILES[@]}"; do
       problem "$file" "the final stage copies the build stage's /out/ only: $line"
   done <<<"$(keyword_lines COPY "$final_stage")"
 done
+
+# The proxy runs with the node flags of PROXY_NODE_FLAGS (packages/proxy/src/node-flags.ts):
+# --max-semi-space-size=1, without which V8 runs a full GC every ~64 MB of Buffers streamed.
+proxy_entrypoint="$(sed -e 's/^[[:space:]]*#.*$//' Dockerfile.proxy | grep -iE '^[[:space:]]*ENTRYPOINT[[:space:]]' | tail -n 1)"
+node_flags="$(sed -n "s/.*PROXY_NODE_FLAGS[^=]*= \[\(.*\)\];.*/\1/p" packages/proxy/src/node-flags.ts | tr ",'" '  ')"
+[ -n "$node_flags" ] || problem packages/proxy/src/node-flags.ts "PROXY_NODE_FLAGS not found (one line: = ['--flag', ...];)"
+for flag in $node_flags; do
+  [[ "$proxy_entrypoint" == *"\"$flag\""* ]] ||
+    problem Dockerfile.proxy "the ENTRYPOINT must pass $flag to node (PROXY_NODE_FLAGS): $proxy_entrypoint"
+done
 grep -q -- '--omit=dev' scripts/prod-install.sh || problem scripts/prod-install.sh "its npm ci must use --omit=dev"
 
 if [ "$hadolint_status" -ne 0 ] || [ "$problems" -gt 0 ]; then

@@ -7,6 +7,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { PROXY_NODE_FLAGS } from '@s3seal/proxy';
 import { freePort } from '@s3seal/testkit';
 import type { MinioServer } from '@s3seal/testkit';
 
@@ -39,7 +40,8 @@ export async function startProxyProcess(options: ProxyProcessOptions): Promise<P
   const log = createWriteStream(options.logPath, { flags: 'a' });
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [options.main], {
+    // With the node flags production runs it with (Dockerfile.proxy's ENTRYPOINT).
+    child = spawn(process.execPath, [...PROXY_NODE_FLAGS, options.main], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Only what the proxy needs: its config refuses unknown S3SEAL_* variables.
       env: {

@@ -8,6 +8,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AdmissionregistrationV1Api, CoordinationV1Api } from '@kubernetes/client-node';
 import type { V1MutatingWebhookConfiguration, V1Pod } from '@kubernetes/client-node';
+import { PROXY_NODE_FLAGS } from '@s3seal/proxy';
 import { assertCiphertextAtRest, freePort, startKubeApi, startMinio } from '@s3seal/testkit';
 import type { KubeApi, MinioServer } from '@s3seal/testkit';
 import { pino } from 'pino';
@@ -235,7 +236,8 @@ describe('the operator: leader election, webhook injection, and the injected sid
       pod: stored,
       namespace: ns,
       container: sidecar,
-      entrypoint: [process.execPath, PROXY_MAIN],
+      // Dockerfile.proxy's ENTRYPOINT, with this machine's node.
+      entrypoint: [process.execPath, ...PROXY_NODE_FLAGS, PROXY_MAIN],
       rootDir,
     });
     try {

@@ -155,6 +155,66 @@ export const OPTIONS = [
     describe: 'largest single PUT body (S3 allows 5 GiB); larger gets EntityTooLarge',
   },
   {
+    key: 'maxInflight',
+    env: 'S3SEAL_MAX_INFLIGHT',
+    type: 'integer',
+    default: 256,
+    describe:
+      'requests served at once; one more is answered 503 SlowDown at once, before its body is read (clients back off and retry)',
+  },
+  {
+    key: 'maxHeaderBytes',
+    env: 'S3SEAL_MAX_HEADER_BYTES',
+    type: 'integer',
+    default: 16384,
+    describe:
+      "largest request head (request line and headers); a larger one gets 431 from Node's HTTP parser and the connection is closed",
+  },
+  {
+    key: 'idleTimeoutSeconds',
+    env: 'S3SEAL_IDLE_TIMEOUT_SECONDS',
+    type: 'integer',
+    default: 60,
+    describe:
+      'a client that sends no byte of its headers or body (or reads none of a response) for this long is cut off: 400 RequestTimeout, connection closed; protects against slow clients holding connections',
+  },
+  {
+    key: 'requestTimeoutSeconds',
+    env: 'S3SEAL_REQUEST_TIMEOUT_SECONDS',
+    type: 'integer',
+    default: 0,
+    describe:
+      'longest a request may take in total (400 RequestTimeout, or a cut connection once the response started); 0 = no limit, since large objects take long',
+  },
+  {
+    key: 'shutdownGraceSeconds',
+    env: 'S3SEAL_SHUTDOWN_GRACE_SECONDS',
+    type: 'integer',
+    default: 25,
+    describe:
+      "on SIGTERM: stop accepting, answer /readyz 503, let in-flight requests finish for this long, then close the rest; keep it under the pod's terminationGracePeriodSeconds (30)",
+  },
+  {
+    key: 'tlsCertFile',
+    env: 'S3SEAL_TLS_CERT_FILE',
+    type: 'string',
+    describe:
+      'PEM certificate (chain) for the S3 listener, with tlsKeyFile: the proxy then serves HTTPS; both files are re-read when they change (a renewed Secret), without a restart',
+  },
+  {
+    key: 'tlsKeyFile',
+    env: 'S3SEAL_TLS_KEY_FILE',
+    type: 'string',
+    describe: 'PEM private key of tlsCertFile (both or neither)',
+  },
+  {
+    key: 'upstreamCaFile',
+    env: 'S3SEAL_UPSTREAM_CA_FILE',
+    type: 'string',
+    describe:
+      'PEM bundle of CAs trusted for an https upstream in addition to the system CAs, e.g. a private CA in front of MinIO; read at start',
+  },
+  {
     key: 'insecureUpstream',
     env: 'S3SEAL_INSECURE_UPSTREAM',
     type: 'boolean',

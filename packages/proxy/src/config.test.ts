@@ -137,3 +137,45 @@ describe('multipart and Valkey configuration', () => {
     );
   });
 });
+
+describe('limits, shutdown and TLS configuration', () => {
+  it('applies the defaults', () => {
+    expect(loadConfig([], BASE)).toMatchObject({
+      maxInflight: 256,
+      maxHeaderBytes: 16384,
+      idleTimeoutSeconds: 60,
+      requestTimeoutSeconds: 0,
+      shutdownGraceSeconds: 25,
+      tls: undefined,
+      upstreamCaFile: undefined,
+    });
+  });
+
+  it('takes a TLS pair only whole, and an upstream CA only for https', () => {
+    const config = loadConfig(['--tls-cert-file', '/c.pem'], { ...BASE, S3SEAL_TLS_KEY_FILE: '/k.pem' });
+    expect(config.tls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem' });
+    expect(problems(() => loadConfig([], { ...BASE, S3SEAL_TLS_CERT_FILE: '/c.pem' }))).toEqual([
+      expect.stringContaining('S3SEAL_TLS_KEY_FILE'),
+    ]);
+    expect(problems(() => loadConfig([], { ...BASE, S3SEAL_UPSTREAM_CA_FILE: '/ca.pem' }))).toEqual([
+      expect.stringContaining('https'),
+    ]);
+    expect(
+      loadConfig([], { ...BASE, S3SEAL_UPSTREAM: 'https://s3.example', S3SEAL_UPSTREAM_CA_FILE: '/ca.pem' })
+        .upstreamCaFile,
+    ).toBe('/ca.pem');
+  });
+
+  it('refuses limits that would stop every request', () => {
+    expect(
+      problems(() =>
+        loadConfig([], {
+          ...BASE,
+          S3SEAL_MAX_INFLIGHT: '0',
+          S3SEAL_MAX_HEADER_BYTES: '100',
+          S3SEAL_IDLE_TIMEOUT_SECONDS: '0',
+        }),
+      ),
+    ).toHaveLength(3);
+  });
+});

@@ -46,6 +46,20 @@ export interface ProxyConfig {
   readonly otherBuckets: 'reject' | 'passthrough';
   readonly legacy: 'reject' | 'passthrough';
   readonly maxPutBytes: number;
+  /** Requests served at once; more get 503 SlowDown. */
+  readonly maxInflight: number;
+  /** Node's maxHeaderSize for the S3 listener. */
+  readonly maxHeaderBytes: number;
+  /** A client silent for this long (headers, body, or reading a response) is cut off. */
+  readonly idleTimeoutSeconds: number;
+  /** Longest a request may take in total; 0 = no limit. */
+  readonly requestTimeoutSeconds: number;
+  /** How long in-flight requests may finish after SIGTERM. */
+  readonly shutdownGraceSeconds: number;
+  /** The S3 listener serves HTTPS with this pair (re-read on change); undefined = plain HTTP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Extra CAs (PEM) trusted for an https upstream, besides the system ones. */
+  readonly upstreamCaFile: string | undefined;
   readonly insecureUpstream: boolean;
   readonly virtualHostDomains: readonly string[];
   readonly logLevel: string;
@@ -191,6 +205,20 @@ export function loadConfig(
     problems.push(`chunkSize ${chunkSize} is outside 4096..16777216`);
   const maxPutBytes = raw.maxPutBytes as number;
   if (maxPutBytes < 0) problems.push('maxPutBytes must be at least 0');
+  const maxInflight = raw.maxInflight as number;
+  if (maxInflight < 1) problems.push('maxInflight must be at least 1');
+  const maxHeaderBytes = raw.maxHeaderBytes as number;
+  // Below 4 KiB a signed request with a few x-amz-meta headers no longer fits.
+  if (maxHeaderBytes < 4096) problems.push('maxHeaderBytes must be at least 4096');
+  const idleTimeoutSeconds = raw.idleTimeoutSeconds as number;
+  if (idleTimeoutSeconds < 1) problems.push('idleTimeoutSeconds must be at least 1');
+  const tlsCertFile = raw.tlsCertFile as string | undefined;
+  const tlsKeyFile = raw.tlsKeyFile as string | undefined;
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined))
+    problems.push('S3SEAL_TLS_CERT_FILE and S3SEAL_TLS_KEY_FILE go together: set both or neither');
+  const upstreamCaFile = raw.upstreamCaFile as string | undefined;
+  if (upstreamCaFile !== undefined && isUpstreamParsed && upstream.protocol !== 'https:')
+    problems.push('S3SEAL_UPSTREAM_CA_FILE needs an https:// upstream');
   const multipart = multipartConfig(raw, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -216,6 +244,16 @@ export function loadConfig(
     otherBuckets: raw.otherBuckets as ProxyConfig['otherBuckets'],
     legacy: raw.legacy as ProxyConfig['legacy'],
     maxPutBytes,
+    maxInflight,
+    maxHeaderBytes,
+    idleTimeoutSeconds,
+    requestTimeoutSeconds: raw.requestTimeoutSeconds as number,
+    shutdownGraceSeconds: raw.shutdownGraceSeconds as number,
+    tls:
+      tlsCertFile === undefined || tlsKeyFile === undefined
+        ? undefined
+        : Object.freeze({ certFile: tlsCertFile, keyFile: tlsKeyFile }),
+    upstreamCaFile,
     insecureUpstream: raw.insecureUpstream as boolean,
     virtualHostDomains: Object.freeze([...(raw.virtualHostDomains as string[])]),
     logLevel: raw.logLevel as string,

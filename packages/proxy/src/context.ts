@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Keyring } from '@s3seal/core';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { RawRequest, VerifiedRequest } from './auth/index.js';
 import type { ProxyConfig } from './config.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { RequestMeter } from './observability/request-meter.js';
 import type { LayoutCache } from './ops/layout-cache.js';
 import type { S3Action } from './router.js';
 import type { RequestTarget } from './s3/request-target.js';
@@ -22,6 +25,10 @@ export interface ProxyServices {
   readonly uploads: UploadStateStore | undefined;
   /** Part layouts of multipart objects, per version. */
   readonly layouts: LayoutCache;
+  /** Prometheus metrics (served at /metrics on the operations listener); none: not recorded. */
+  readonly metrics?: ProxyMetrics | undefined;
+  /** Where request spans go; default: the global OpenTelemetry tracer (a no-op without an SDK). */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** One verified request on its way through a handler. */
@@ -37,6 +44,8 @@ export interface RequestContext {
   readonly isEncrypted: boolean;
   /** Aborted when the client goes away, so the upstream call stops too. */
   readonly signal: AbortSignal;
+  /** Per-request byte and crypto-time counters (see observability/request-meter.ts). */
+  readonly meter: RequestMeter;
 }
 
 export type Handler = (ctx: RequestContext, services: ProxyServices) => Promise<void>;

@@ -1,5 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { METRICS_PATH, serveMetrics } from './observability/metrics-endpoint.js';
 
 /** One dependency's state, as /readyz reports it. */
 export interface DependencyCheck {
@@ -15,7 +17,7 @@ export type ReadinessChecks = Readonly<Record<string, () => DependencyCheck>>;
  * there (readiness: keep traffic away until then). Both answer JSON, per dependency, so a
  * failing probe says what is missing. Kept off the S3 listener so probes never need SigV4.
  */
-export function createHealthServer(checks: ReadinessChecks): Server {
+export function createHealthServer(checks: ReadinessChecks, metrics?: Registry): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -42,7 +44,14 @@ export function createHealthServer(checks: ReadinessChecks): Server {
       reply(res, isReady ? 200 : 503, { status: isReady ? 'ready' : 'not ready', checks: results });
       return;
     }
-    reply(res, 404, { status: 'not found', paths: ['/healthz', '/readyz'] });
+    if (metrics && path === METRICS_PATH) {
+      serveMetrics(metrics, req, res);
+      return;
+    }
+    reply(res, 404, {
+      status: 'not found',
+      paths: metrics ? ['/healthz', '/readyz', METRICS_PATH] : ['/healthz', '/readyz'],
+    });
   });
 }
 

@@ -4,3 +4,4 @@ export { loadConfig, ConfigError } from './config.js';
 export type { ProxyConfig } from './config.js';
 export { startProxy } from './proxy.js';
 export type { RunningProxy } from './proxy.js';
+export { PROXY_NODE_FLAGS } from './node-flags.js';

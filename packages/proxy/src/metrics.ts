@@ -1,4 +1,10 @@
+import type { Keyring } from '@s3seal/core';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ProxyMetricsOptions {
+  /** The current keyring (it follows its directory): read at each scrape for the active KEK version. */
+  readonly keyring?: () => Keyring;
+}
 
 /**
  * The proxy's Prometheus metrics, on their own registry (several proxies may run in one test
@@ -31,8 +37,15 @@ export class ProxyMetrics {
   readonly valkeyErrors: Counter<'operation'>;
   /** The active key version's number (v3 → 3), per keyring. */
   readonly activeKekVersion: Gauge<'keyring'>;
+  /** Bound once: the data path adds to these without a label lookup. */
+  readonly clientBytesIn: Counter.Internal;
+  readonly clientBytesOut: Counter.Internal;
+  readonly encryptSeconds: Counter.Internal;
+  readonly decryptSeconds: Counter.Internal;
+  private keyring: (() => Keyring) | undefined;
 
-  constructor() {
+  constructor(options: ProxyMetricsOptions = {}) {
+    this.keyring = options.keyring;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 's3seal_proxy_' });
     this.requests = new Counter({
@@ -112,13 +125,35 @@ export class ProxyMetrics {
       labelNames: ['operation'],
       registers,
     });
+    // Read from the keyring at each scrape, so a reloaded keyring (a rotated Secret) shows at once.
+    const readKeyring = (): Keyring | undefined => this.keyring?.();
     this.activeKekVersion = new Gauge({
       name: 's3seal_proxy_active_kek_version',
       help: 'Number of the active key-encryption key version (v3 is 3)',
       labelNames: ['keyring'],
       registers,
+      collect(): void {
+        const current = readKeyring();
+        if (!current) return;
+        this.reset();
+        this.set({ keyring: current.id }, kekVersionNumber(current.activeVersion));
+      },
     });
+    this.clientBytesIn = this.clientBytes.labels('in');
+    this.clientBytesOut = this.clientBytes.labels('out');
+    this.encryptSeconds = this.cryptoSeconds.labels('encrypt');
+    this.decryptSeconds = this.cryptoSeconds.labels('decrypt');
   }
+
+  /** Follows a keyring for the active-version gauge (when it was not known at construction). */
+  observeKeyring(keyring: () => Keyring): void {
+    this.keyring = keyring;
+  }
+}
+
+/** v3 → 3; NaN for a version not named v<n>. */
+function kekVersionNumber(version: string): number {
+  return /^v\d+$/.test(version) ? Number(version.slice(1)) : NaN;
 }
 
 /** "2xx".."5xx": the status label, bounded whatever a backend answers. */

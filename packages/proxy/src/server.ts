@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { verifyRequest } from './auth/index.js';
 import type { CredentialStore, RawRequest } from './auth/index.js';
 import type { Handler, ProxyServices, RequestContext } from './context.js';
+import { MeteredResponse } from './observability/metered-response.js';
+import { RequestObserver } from './observability/request-observer.js';
+import type { RequestLimits } from './limits/request-limits.js';
 import { handleAbortMultipartUpload } from './ops/abort-multipart-upload.js';
 import { handleCompleteMultipartUpload } from './ops/complete-multipart-upload.js';
 import { handleCopyObject } from './ops/copy-object.js';
@@ -59,6 +63,14 @@ const SSE_C_HEADERS = [
 export interface ProxyServerOptions {
   readonly credentials: CredentialStore;
   readonly now?: () => Date;
+  /** Serve HTTPS with this pair (proxy.ts swaps it on renewal with setSecureContext); else HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /** Admission (max in flight) and slow-client timeouts; none when absent. */
+  readonly limits?: RequestLimits | undefined;
+  /** Node's maxHeaderSize: a larger request head gets 431 from Node and a closed connection. */
+  readonly maxHeaderBytes?: number | undefined;
+  /** Time for a client to send its whole request head (Node answers 408 and closes). */
+  readonly headersTimeoutMs?: number | undefined;
 }
 
 /**
@@ -67,22 +79,40 @@ export interface ProxyServerOptions {
  */
 export function createProxyServer(services: ProxyServices, options: ProxyServerOptions): Server {
   const now = options.now ?? ((): Date => new Date());
-  const server = createServer(
-    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
-    (req, res) => {
-      void handle(req, res);
-    },
-  );
+  const headersTimeout = options.headersTimeoutMs ?? 60_000;
+  const serverOptions: ServerOptions = {
+    // The whole-request limit is limits/request-limits.ts's, which answers S3's RequestTimeout.
+    requestTimeout: 0,
+    headersTimeout,
+    // Node checks headersTimeout only this often (default 30 s).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(headersTimeout / 4))),
+    keepAliveTimeout: 65_000,
+    maxHeaderSize: options.maxHeaderBytes ?? 16_384,
+    // Counts the body bytes sent to each client (observability/metered-response.ts).
+    ServerResponse: MeteredResponse,
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    void handle(req, res);
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
+    : createServer(serverOptions, onRequest);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
-    const started = process.hrtime.bigint();
+    if (options.limits?.admit(req, res, requestId) === false) {
+      services.metrics?.throttled.inc();
+      return;
+    }
+    const observer = new RequestObserver(services, req, res, requestId);
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
     let action: S3Action | 'Unknown' = 'Unknown';
+    let bucket: string | undefined;
     let resource = req.url ?? '/';
+    let isVerified = false;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
@@ -96,7 +126,9 @@ export function createProxyServer(services: ProxyServices, options: ProxyServerO
       };
       resource = raw.rawPath;
       const verified = verifyRequest(raw, options.credentials, { now: now() });
+      isVerified = true;
       const target = parseRequestTarget(url, req.headers.host, services.config.virtualHostDomains);
+      bucket = target.bucket;
       action = refineCopy(routeRequest(raw.method, target), req.headers['x-amz-copy-source'] !== undefined);
       for (const name of SSE_C_HEADERS) {
         if (req.headers[name] !== undefined) {
@@ -117,6 +149,7 @@ export function createProxyServer(services: ProxyServices, options: ProxyServerO
         action,
         isEncrypted,
         signal: abort.signal,
+        meter: observer.meter,
       };
       if (target.bucket !== undefined && !isEncrypted && action !== 'ListBuckets') {
         if (services.config.otherBuckets === 'reject') {
@@ -125,29 +158,43 @@ export function createProxyServer(services: ProxyServices, options: ProxyServerO
             `bucket ${target.bucket} is not among the buckets this proxy encrypts (S3SEAL_BUCKETS)`,
           );
         }
-        await forwardUnencrypted(ctx, services);
+        await observer.run(() => forwardUnencrypted(ctx, services));
       } else {
-        await HANDLERS[action](ctx, services);
+        const handler = HANDLERS[action];
+        await observer.run(() => handler(ctx, services));
       }
     } catch (err: unknown) {
       const s3 = toS3Error(err);
-      const log =
-        s3.status >= 500 ? services.log.error.bind(services.log) : services.log.info.bind(services.log);
-      log(
-        { requestId, action, code: s3.code, err: s3.status >= 500 ? (err as Error) : undefined },
-        s3.message,
-      );
+      if (!isVerified) ({ action, bucket } = labelsOfUnverified(req, services));
+      observer.fail(s3, err, !isVerified);
       // A client that sent a body we did not read: drain nothing more, close after answering.
       if (!req.readableEnded && !res.headersSent) res.setHeader('connection', 'close');
       sendS3Error(res, s3, requestId, resource, req.method === 'HEAD');
     } finally {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      services.log.info(
-        { requestId, action, method: req.method, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
-        'request',
-      );
+      observer.finish(action, bucket);
     }
   }
 
   return server;
+}
+
+/**
+ * The operation and bucket of a request refused before its signature verified, for its
+ * metrics and log line only (routing is pure parsing; a request it cannot parse is Unknown).
+ */
+function labelsOfUnverified(
+  req: IncomingMessage,
+  services: ProxyServices,
+): { action: S3Action | 'Unknown'; bucket: string | undefined } {
+  try {
+    const target = parseRequestTarget(req.url ?? '/', req.headers.host, services.config.virtualHostDomains);
+    const action = refineCopy(
+      routeRequest(req.method ?? 'GET', target),
+      req.headers['x-amz-copy-source'] !== undefined,
+    );
+    return { action, bucket: target.bucket };
+  } catch (err: unknown) {
+    if (err instanceof S3Error) return { action: 'Unknown', bucket: undefined };
+    throw err;
+  }
 }

@@ -20,3 +20,4 @@ export {
   type ValkeyTlsServer,
 } from './valkey-topologies.js';
 export { assertCiphertextAtRest, readRawObject } from './at-rest.js';
+export { createTestCa, LOOPBACK_NAMES, type CertifiedKey, type TestCa } from './pki.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { selectRigBackend } from './backend.js';
 import { findBinary } from './binaries.js';
+import { RigError } from './errors.js';
 import { freePort, retryOnPortClash } from './ports.js';
 import { httpStatus } from './probes.js';
 import { startServerProcess } from './process.js';
@@ -26,11 +27,21 @@ export interface StartMinioOptions {
   /** Default us-east-1. */
   region?: string;
   readyTimeoutMs?: number;
+  /**
+   * Listen on this port with these root credentials rather than fresh ones: to start MinIO again
+   * where clients (a proxy) expect the one that was stopped. Its data starts empty.
+   */
+  restartOf?: Pick<MinioServer, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>;
 }
 
 /** Starts a single-drive MinIO on free loopback ports with random root credentials. */
 export async function startMinio(options: StartMinioOptions = {}): Promise<MinioServer> {
   if (selectRigBackend() === 'containers') {
+    if (options.restartOf !== undefined)
+      throw new RigError(
+        'S3SEAL_RIG_BAD_BACKEND',
+        'restartOf needs the process backend (S3SEAL_RIG_BACKEND=process)',
+      );
     const { startMinioContainer } = await import('./containers.js');
     return startMinioContainer(options);
   }
@@ -44,12 +55,14 @@ export function minioCredentials(): { accessKeyId: string; secretAccessKey: stri
 async function startMinioProcess(options: StartMinioOptions): Promise<MinioServer> {
   const binary = findBinary('minio');
   const region = options.region ?? 'us-east-1';
-  const { accessKeyId, secretAccessKey } = minioCredentials();
+  const { accessKeyId, secretAccessKey } = options.restartOf ?? minioCredentials();
+  const fixedPort =
+    options.restartOf === undefined ? undefined : Number(new URL(options.restartOf.endpoint).port);
   return retryOnPortClash(async () => {
     const runDir = await createRunDir('minio');
     const dataDir = path.join(runDir, 'data');
     await mkdir(dataDir);
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const consolePort = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     const server = await startServerProcess({

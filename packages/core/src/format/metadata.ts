@@ -85,7 +85,14 @@ export function encodeMetadata(info: SealedObjectInfo): Record<string, string> {
  */
 export function decodeMetadata(userMetadata: Readonly<Record<string, string>>): SealedObjectInfo {
   const problems: string[] = [];
-  const field = (name: string): string | undefined => userMetadata[name];
+  const field = (name: string): string | undefined => {
+    // Typed as strings, but maps also come from JSON (upload state): anything else would reach
+    // Buffer.from or a regex as a number or an object and throw a raw TypeError.
+    const value: unknown = userMetadata[name];
+    if (value === undefined || typeof value === 'string') return value;
+    problems.push(`${name} is not text`);
+    return undefined;
+  };
   const required = (name: string): string => {
     const value = field(name);
     if (value === undefined) problems.push(`${name} is missing`);

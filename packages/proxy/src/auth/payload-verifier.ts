@@ -48,6 +48,8 @@ export interface PayloadVerifierOptions {
    * runs at about half the speed of AES-GCM, so it is paid only where its value is used.
    */
   computeMd5?: boolean;
+  /** Adds the verified plaintext bytes as they pass (the request's meter, for client_bytes metrics). */
+  meter?: { bytesIn: number };
 }
 
 interface ExpectedChecksum {
@@ -65,6 +67,7 @@ export class PayloadVerifier extends Transform {
   private readonly checksum: ExpectedChecksum | undefined;
   private readonly declaredBytes: number | undefined;
   private readonly decoder: AwsChunkedDecoder | undefined;
+  private readonly meter: { bytesIn: number } | undefined;
   private held: Buffer | undefined;
   private bytes = 0;
   private verification: PayloadVerification | undefined;
@@ -79,6 +82,7 @@ export class PayloadVerifier extends Transform {
       this.expectedSha256 = verified.payloadSha256;
     }
     this.checksum = expectedChecksum(req, verified);
+    this.meter = options.meter;
 
     const onData = this.accept.bind(this);
     if (isAwsChunked(verified.payload)) {
@@ -142,6 +146,7 @@ export class PayloadVerifier extends Transform {
     this.sha256?.update(data);
     this.checksum?.running.update(data);
     this.bytes += data.length;
+    if (this.meter) this.meter.bytesIn += data.length;
     if (this.declaredBytes !== undefined && this.bytes > this.declaredBytes) {
       throw new S3Error('IncompleteBody', 'The body is longer than its declared length.');
     }

@@ -1,8 +1,8 @@
-import { watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Keyring } from '@s3seal/core';
+import { watchDirectories } from '../fs/directory-watch.js';
+import type { DirectoryWatch } from '../fs/directory-watch.js';
 
 /**
  * Reads a keyring directory laid out like a mounted Kubernetes Secret. Entries are read
@@ -36,9 +36,7 @@ export interface KeyringWatchOptions {
  */
 export class WatchedKeyring {
   private keyring: Keyring;
-  private readonly watcher: FSWatcher | undefined;
-  private readonly poll: NodeJS.Timeout;
-  private debounce: NodeJS.Timeout | undefined;
+  private readonly watch: DirectoryWatch;
   private reloading: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -47,9 +45,10 @@ export class WatchedKeyring {
     private readonly options: KeyringWatchOptions,
   ) {
     this.keyring = initial;
-    this.watcher = this.tryWatch();
-    this.poll = setInterval(() => this.scheduleReload(), options.pollIntervalMs ?? 30_000);
-    this.poll.unref();
+    this.watch = watchDirectories([dir], () => void this.reload(), {
+      pollIntervalMs: options.pollIntervalMs,
+      onError: options.onError,
+    });
   }
 
   static async open(dir: string, options: KeyringWatchOptions): Promise<WatchedKeyring> {
@@ -77,28 +76,7 @@ export class WatchedKeyring {
   }
 
   close(): void {
-    this.watcher?.close();
-    clearInterval(this.poll);
-    clearTimeout(this.debounce);
-  }
-
-  private tryWatch(): FSWatcher | undefined {
-    try {
-      const watcher = watch(this.dir, { persistent: false }, () => this.scheduleReload());
-      watcher.on('error', (err) => this.options.onError?.(err));
-      return watcher;
-    } catch (err: unknown) {
-      // Polling still works where the platform refuses a watch.
-      this.options.onError?.(err);
-      return undefined;
-    }
-  }
-
-  /** Bursts of events (a Secret update is several renames) become one reload. */
-  private scheduleReload(): void {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.reload(), 50);
-    this.debounce.unref();
+    this.watch.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { S3Error } from '../s3/errors.js';
-import { parsePartNumber } from '../s3/part-number.js';
-import { parseXml } from '../s3/xml.js';
+import { MAX_PART_NUMBER, parsePartNumber } from '../s3/part-number.js';
+import { parseXmlRequest } from '../s3/xml.js';
 import type { PartRecord } from '../state/upload-state-store.js';
 
 /**
@@ -26,18 +26,16 @@ export interface CompletedPart extends PartRecord {
 
 /** The parts of a CompleteMultipartUpload body, in the client's order; MalformedXML when it is not one. */
 export function parseCompleteRequest(xml: string): RequestedPart[] {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseXml(xml);
-  } catch (err: unknown) {
-    throw new S3Error('MalformedXML', undefined, { cause: err });
-  }
+  const doc = parseXmlRequest(xml);
   const root = doc['CompleteMultipartUpload'];
   if (root === null || typeof root !== 'object') throw new S3Error('MalformedXML');
   const listed = (root as Record<string, unknown>)['Part'];
   const parts = Array.isArray(listed) ? listed : listed === undefined ? [] : [listed];
   if (parts.length === 0) {
     throw new S3Error('MalformedXML', 'CompleteMultipartUpload must list at least one part');
+  }
+  if (parts.length > MAX_PART_NUMBER) {
+    throw new S3Error('MalformedXML', `CompleteMultipartUpload lists more than ${MAX_PART_NUMBER} parts`);
   }
   return parts.map((part: unknown) => {
     if (part === null || typeof part !== 'object') throw new S3Error('MalformedXML');

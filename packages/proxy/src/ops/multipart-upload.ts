@@ -1,7 +1,6 @@
 import type { Readable, Transform } from 'node:stream';
 import {
   encodePartHeader,
-  EncryptStream,
   newPartHeader,
   openEnvelope,
   PART_HEADER_BYTES,
@@ -10,6 +9,7 @@ import {
 } from '@s3seal/core';
 import type { SealedObjectInfo } from '@s3seal/core';
 import type { ProxyServices, RequestContext } from '../context.js';
+import { TimedEncryptStream } from '../observability/timed-encrypt-stream.js';
 import { isS3Error, S3Error } from '../s3/errors.js';
 import { headerValue } from '../s3/headers.js';
 import { queryValue } from '../s3/request-target.js';
@@ -101,7 +101,7 @@ export async function uploadSealedPart(
   }
   const { info, dek } = upload;
   const header = newPartHeader(partNumber);
-  const encrypt = new EncryptStream({
+  const encrypt = new TimedEncryptStream(ctx.meter, {
     algorithm: info.algorithm,
     chunkSize: info.chunkSize,
     key: partSegmentKey(info, dek, header),

@@ -156,7 +156,12 @@ export class PlaintextReader {
     const body = up.body;
     let left = plan.sealedEnd - plan.sealedStart;
     let isFull = false;
+    // Crypto time is the time in decryptor.write() less the time in `write` (the sink, which
+    // may be a socket or a copy's encryptor running synchronously): two clock reads each.
+    const meter = this.ctx.meter;
+    let sinkMs = 0;
     const write = (pieces: Buffer[]): void => {
+      const sinkStarted = performance.now();
       if (!this.hasStarted) {
         this.hasStarted = true;
         beforeFirstBytes?.();
@@ -168,6 +173,7 @@ export class PlaintextReader {
         if (!sink.write(piece)) isFull = true;
       }
       sink.uncork();
+      sinkMs += performance.now() - sinkStarted;
     };
     return new Promise<void>((resolve, reject) => {
       let isSettled = false;
@@ -188,7 +194,10 @@ export class PlaintextReader {
         try {
           const piece = data.length <= left ? data : data.subarray(0, left);
           left -= piece.length;
+          const started = performance.now();
+          const sinkBefore = sinkMs;
           decryptor.write(piece, write);
+          meter.decryptMs += performance.now() - started - (sinkMs - sinkBefore);
           if (left === 0) decryptor.end();
         } catch (err: unknown) {
           return settle(err as Error);

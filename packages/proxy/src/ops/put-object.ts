@@ -1,16 +1,11 @@
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  assertClientMetadataFits,
-  EncryptStream,
-  sealedSize,
-  sealEnvelope,
-  singleSegmentKey,
-} from '@s3seal/core';
+import { assertClientMetadataFits, sealedSize, sealEnvelope, singleSegmentKey } from '@s3seal/core';
 import type { SealedEnvelope } from '@s3seal/core';
 import { createPayloadVerifier, declaredPlaintextLength } from '../auth/index.js';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
+import { TimedEncryptStream } from '../observability/timed-encrypt-stream.js';
 import { S3Error } from '../s3/errors.js';
 import { clientEtag } from '../s3/etag.js';
 import { clientMetadata, headerValue, objectWriteHeaders } from '../s3/headers.js';
@@ -36,7 +31,10 @@ export const handlePutObject: Handler = async (ctx, services) => {
   const clientMd5 = parseContentMd5(headerValue(ctx.req.headers, 'content-md5'));
   const isSmall = plaintextSize <= config.chunkSize;
   // MD5 costs about half as much CPU as the encryption: computed only where it is stored.
-  const verifier = createPayloadVerifier(ctx.raw, ctx.verified, { computeMd5: isSmall });
+  const verifier = createPayloadVerifier(ctx.raw, ctx.verified, {
+    computeMd5: isSmall,
+    meter: ctx.meter,
+  });
 
   // Small bodies: read (at most one chunk, verified) so the MD5 goes into the metadata.
   let body: Buffer | undefined;
@@ -98,7 +96,7 @@ export async function uploadSealed(
   for (const [name, value] of Object.entries(envelope.metadata)) headers[`x-amz-meta-${name}`] = value;
   headers['content-length'] = String(sealedSize(upload.plaintextSize, config.chunkSize));
 
-  const encrypt = new EncryptStream({
+  const encrypt = new TimedEncryptStream(ctx.meter, {
     algorithm: envelope.info.algorithm,
     chunkSize: envelope.info.chunkSize,
     key: singleSegmentKey(envelope.info, envelope.dek),

@@ -29,7 +29,7 @@ export async function readVerifiedBody(
   let total = 0;
   await pipeline(
     ctx.req,
-    createPayloadVerifier(ctx.raw, ctx.verified),
+    createPayloadVerifier(ctx.raw, ctx.verified, { meter: ctx.meter }),
     async (chunks: AsyncIterable<Buffer>) => {
       for await (const chunk of chunks) {
         total += chunk.length;
@@ -52,7 +52,7 @@ export function verifiedBodyStream(ctx: RequestContext): {
   done: Promise<void>;
 } {
   const length = declaredPlaintextLength(ctx.raw, ctx.verified);
-  const verifier = createPayloadVerifier(ctx.raw, ctx.verified);
+  const verifier = createPayloadVerifier(ctx.raw, ctx.verified, { meter: ctx.meter });
   const done = pipeline(ctx.req, verifier).catch((err: unknown) => {
     verifier.destroy(err as Error);
     throw err;

@@ -15,7 +15,10 @@ export const handleUploadPart: Handler = async (ctx, services) => {
   const partNumber = parsePartNumber(queryValue(ctx.target, 'partNumber'));
   const plaintextSize = declaredPlaintextLength(ctx.raw, ctx.verified);
   const upload = await openUpload(ctx, services, store);
-  const verifier = createPayloadVerifier(ctx.raw, ctx.verified, { computeMd5: true });
+  const verifier = createPayloadVerifier(ctx.raw, ctx.verified, {
+    computeMd5: true,
+    meter: ctx.meter,
+  });
   const { up, sealedSize } = await uploadSealedPart(ctx, services, upload, partNumber, {
     plaintext: ctx.req,
     stage: verifier,

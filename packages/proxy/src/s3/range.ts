@@ -12,15 +12,18 @@ export type ByteRange =
  */
 export function parseRange(header: string | undefined): ByteRange | undefined {
   if (header === undefined) return undefined;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  // RFC 9110's optional whitespace is SP and HTAB only (\s would take NBSP, LF, VT…).
+  const m = /^[ \t]*bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*$/i.exec(header);
   if (!m) return undefined;
   const [, a = '', b = ''] = m;
   if (a === '' && b === '') return undefined;
   if (a.length > 16 || b.length > 16) return undefined;
-  if (a === '') return { kind: 'suffix', length: Number(b) };
-  if (b === '') return { kind: 'from', start: Number(a) };
-  const start = Number(a);
-  const end = Number(b);
+  // 16 digits can pass 2^53: such a number would round, and two different ends compare equal.
+  const start = a === '' ? 0 : Number(a);
+  const end = b === '' ? 0 : Number(b);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return undefined;
+  if (a === '') return { kind: 'suffix', length: end };
+  if (b === '') return { kind: 'from', start };
   return end < start ? undefined : { kind: 'bounded', start, end };
 }
 

@@ -24,19 +24,23 @@ export function parseRequestTarget(
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
   const query = parseQuery(rawQuery);
-  const path = decode(rawPath);
-  if (!path.startsWith('/')) throw new S3Error('InvalidRequest', 'the request path must start with /');
+  // Split on the slashes as sent, then decode: `/bucket%2Fkey` names the bucket "bucket/key"
+  // (which cannot exist), not the object "key", exactly as the client signed it.
+  if (!rawPath.startsWith('/')) throw new S3Error('InvalidRequest', 'the request path must start with /');
 
   const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
   const domain = virtualHostDomains.find((d) => hostname.endsWith(`.${d}`));
   if (domain) {
     const bucket = hostname.slice(0, -domain.length - 1);
-    const key = path.slice(1);
+    const key = decode(rawPath.slice(1));
     return { bucket, key: key === '' ? undefined : key, query, isVirtualHosted: true };
   }
-  const slash = path.indexOf('/', 1);
-  const bucket = slash < 0 ? path.slice(1) : path.slice(1, slash);
-  const key = slash < 0 ? '' : path.slice(slash + 1);
+  const slash = rawPath.indexOf('/', 1);
+  const bucket = decode(slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash));
+  if (bucket.includes('/')) {
+    throw new S3Error('InvalidURI', `${JSON.stringify(bucket.slice(0, 100))} is not a bucket name`);
+  }
+  const key = slash < 0 ? '' : decode(rawPath.slice(slash + 1));
   return {
     bucket: bucket === '' ? undefined : bucket,
     key: key === '' ? undefined : key,

@@ -1,4 +1,5 @@
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3Error } from './errors.js';
 
 /**
  * XML in and out, through one well-kept parser. Values stay strings (no number or entity
@@ -25,6 +26,26 @@ const builder = new XMLBuilder({
 export function parseXml(text: string): Record<string, unknown> {
   return parser.parse(text) as Record<string, unknown>;
 }
+
+/**
+ * A client's XML request body (CompleteMultipartUpload): well-formed, without a DTD, or
+ * MalformedXML. The parser alone accepts unclosed and mismatched tags, and it reads
+ * `<!ENTITY>` declarations and expands them; S3 refuses both. U+FFFD is what invalid UTF-8
+ * decodes to, and nothing in these bodies legitimately holds it.
+ */
+export function parseXmlRequest(text: string): Record<string, unknown> {
+  if (DOCTYPE.test(text)) throw new S3Error('MalformedXML', 'a DTD (<!DOCTYPE>) is not allowed');
+  if (text.includes('\uFFFD')) throw new S3Error('MalformedXML', 'the body is not valid UTF-8');
+  const validation = XMLValidator.validate(text);
+  if (validation !== true) throw new S3Error('MalformedXML', validation.err.msg);
+  try {
+    return parser.parse(text) as Record<string, unknown>;
+  } catch (err: unknown) {
+    // fast-xml-parser throws plain Errors (nesting past maxNestedTags, reserved names).
+    throw new S3Error('MalformedXML', undefined, { cause: err });
+  }
+}
+const DOCTYPE = /<!DOCTYPE/i;
 
 export function buildXml(tree: Record<string, unknown>): string {
   return builder.build(tree);

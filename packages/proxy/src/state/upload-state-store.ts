@@ -1,3 +1,4 @@
+import type { ProxyMetrics } from '../metrics.js';
 import { S3Error } from '../s3/errors.js';
 import type { ValkeyClient } from './valkey-client.js';
 
@@ -39,25 +40,27 @@ export class UploadStateStore {
   constructor(
     private readonly client: ValkeyClient,
     private readonly ttlSeconds: number,
+    /** Valkey latency and errors per operation; none: not recorded. */
+    private readonly metrics?: ProxyMetrics | undefined,
   ) {}
 
   async create(uploadId: string, state: UploadState): Promise<void> {
     const key = stateKey(uploadId);
-    await this.exec('create', () =>
+    await this.exec('create', 'create', () =>
       this.client.multi().hset(key, STATE_FIELD, JSON.stringify(state)).expire(key, this.ttlSeconds).exec(),
     );
   }
 
   /** The upload's state, or undefined when there is none (never created, completed, aborted or expired). */
   async get(uploadId: string): Promise<UploadState | undefined> {
-    const text = await this.run('read', () => this.client.hget(stateKey(uploadId), STATE_FIELD));
+    const text = await this.run('read', 'get', () => this.client.hget(stateKey(uploadId), STATE_FIELD));
     return text === null ? undefined : parseState(uploadId, text);
   }
 
   /** Records a part (a retried part replaces the earlier record) and refreshes the TTL. */
   async recordPart(uploadId: string, partNumber: number, record: PartRecord): Promise<void> {
     const key = stateKey(uploadId);
-    await this.exec('record part', () =>
+    await this.exec('record part', 'record_part', () =>
       this.client
         .multi()
         .hset(key, `${PART_PREFIX}${partNumber}`, JSON.stringify(record))
@@ -68,7 +71,7 @@ export class UploadStateStore {
 
   /** Every recorded part, by part number. */
   async parts(uploadId: string): Promise<Map<number, PartRecord>> {
-    const fields = await this.run('read parts', () => this.client.hgetall(stateKey(uploadId)));
+    const fields = await this.run('read parts', 'parts', () => this.client.hgetall(stateKey(uploadId)));
     const out = new Map<number, PartRecord>();
     for (const [name, value] of Object.entries(fields)) {
       if (!name.startsWith(PART_PREFIX)) continue;
@@ -78,22 +81,35 @@ export class UploadStateStore {
   }
 
   async delete(uploadId: string): Promise<void> {
-    await this.run('delete', () => this.client.del(stateKey(uploadId)));
+    await this.run('delete', 'delete', () => this.client.del(stateKey(uploadId)));
   }
 
-  private async run<T>(what: string, op: () => Promise<T>): Promise<T> {
+  /** One Valkey call, timed (label `operation`); any failure is a 503 to the client. */
+  private async run<T>(what: string, operation: string, op: () => Promise<T>): Promise<T> {
+    const started = this.metrics ? performance.now() : 0;
     try {
       return await op();
     } catch (err: unknown) {
+      this.metrics?.valkeyErrors.labels(operation).inc();
       throw unavailable(what, err);
+    } finally {
+      this.metrics?.valkeyDuration.labels(operation).observe((performance.now() - started) / 1000);
     }
   }
 
   /** A MULTI: one round trip; any command's error fails the whole call. */
-  private async exec(what: string, op: () => Promise<[Error | null, unknown][] | null>): Promise<void> {
-    const results = await this.run(what, op);
-    if (results === null) throw unavailable(what, new Error('the transaction was discarded'));
-    for (const [err] of results) if (err) throw unavailable(what, err);
+  private async exec(
+    what: string,
+    operation: string,
+    op: () => Promise<[Error | null, unknown][] | null>,
+  ): Promise<void> {
+    const results = await this.run(what, operation, op);
+    const failed =
+      results === null ? new Error('the transaction was discarded') : results.find(([e]) => e)?.[0];
+    if (failed) {
+      this.metrics?.valkeyErrors.labels(operation).inc();
+      throw unavailable(what, failed);
+    }
   }
 }
 

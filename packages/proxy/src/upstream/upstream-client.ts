@@ -2,6 +2,10 @@ import type { Readable } from 'node:stream';
 import aws4 from 'aws4';
 import { Agent, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { Tracer } from '@opentelemetry/api';
+import type { ProxyMetrics } from '../metrics.js';
+import { statusClass } from '../metrics.js';
+import { proxyTracer, SpanStatusCode, startClientSpan } from '../observability/tracing.js';
 import { S3Error } from '../s3/errors.js';
 import { encodeKeyPath, encodeQuery } from './uri-encode.js';
 
@@ -20,6 +24,12 @@ export interface UpstreamOptions {
   readonly connections?: number;
   readonly headersTimeoutMs?: number;
   readonly bodyTimeoutMs?: number;
+  /** CAs an https upstream is checked against (upstream-trust.ts); Node's defaults when absent. */
+  readonly ca?: readonly string[] | undefined;
+  /** Upstream request counts, latency and network errors; none: not recorded. */
+  readonly metrics?: ProxyMetrics | undefined;
+  /** Client spans; default: the global OpenTelemetry tracer (a no-op without an SDK). */
+  readonly tracer?: Tracer | undefined;
 }
 
 export interface UpstreamRequest {
@@ -44,15 +54,18 @@ export class UpstreamClient {
   private readonly agent: Agent;
   private readonly options: UpstreamOptions;
   private readonly origin: string;
+  private readonly tracer: Tracer;
 
   constructor(options: UpstreamOptions) {
     this.options = options;
     this.origin = options.endpoint.origin;
+    this.tracer = options.tracer ?? proxyTracer;
     this.agent = new Agent({
       connections: options.connections ?? 128,
       keepAliveTimeout: 30_000,
       headersTimeout: options.headersTimeoutMs ?? 300_000,
       bodyTimeout: options.bodyTimeoutMs ?? 300_000,
+      ...(options.ca ? { connect: { ca: [...options.ca] } } : {}),
     });
   }
 
@@ -74,18 +87,44 @@ export class UpstreamClient {
       this.options.credentials(),
     );
     const origin = this.options.pathStyle ? this.origin : `${this.options.endpoint.protocol}//${host}`;
+    const sentHeaders = signed.headers as Record<string, string>;
+    // traceparent goes in after signing: the backend does not need it signed, and a hop that
+    // drops it cannot break the signature.
+    const span = startClientSpan(this.tracer, req.method, host, req.bucket, sentHeaders);
+    const metrics = this.options.metrics;
+    const started = metrics ? performance.now() : 0;
+    let up: UpstreamResponse;
     try {
-      return await this.agent.request({
+      up = await this.agent.request({
         origin,
         path,
         method: req.method,
-        headers: signed.headers as Record<string, string>,
+        headers: sentHeaders,
         body: req.body ?? null,
         signal: req.signal,
       });
     } catch (err: unknown) {
-      throw toUpstreamError(err);
+      const failure = toUpstreamError(err);
+      const kind = networkErrorKind(err);
+      if (metrics && kind !== undefined) metrics.upstreamErrors.labels(kind).inc();
+      if (span) {
+        span.setAttribute('error.type', kind ?? (err as Error).name);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+      throw failure;
     }
+    if (metrics) {
+      metrics.upstreamRequests.labels(statusClass(up.statusCode)).inc();
+      metrics.upstreamDuration.observe((performance.now() - started) / 1000);
+    }
+    if (span) {
+      span.setAttribute('http.response.status_code', up.statusCode);
+      if (up.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      // The span covers the body too: it ends when the caller has read or dropped it.
+      up.body.once('close', () => span.end());
+    }
+    return up;
   }
 
   close(): Promise<void> {
@@ -105,6 +144,30 @@ export class UpstreamClient {
   }
 }
 
+/**
+ * The metric label of a call that got no HTTP answer, or undefined for one the proxy gave up
+ * itself (the client went away) or that is not a network failure.
+ */
+export function networkErrorKind(err: unknown): string | undefined {
+  if (err instanceof Error && err.name === 'AbortError') return undefined;
+  if (err instanceof undiciErrors.RequestAbortedError) return undefined;
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    code === 'ETIMEDOUT'
+  )
+    return 'timeout';
+  if (err instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
+  if (code.startsWith('ERR_TLS_') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')
+    return 'tls';
+  return undefined;
+}
+
 function toUpstreamError(err: unknown): unknown {
   if (err instanceof S3Error) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
@@ -114,7 +177,10 @@ function toUpstreamError(err: unknown): unknown {
     err instanceof undiciErrors.ConnectTimeoutError ||
     err instanceof undiciErrors.SocketError ||
     err instanceof undiciErrors.HeadersTimeoutError ||
-    /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|EPIPE)$/.test(code)
+    /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|EPIPE)$/.test(code) ||
+    // An untrusted or mismatched upstream certificate: unreachable as far as the client can tell
+    // (503, retryable once the CA bundle is fixed), never a 500 that looks like a proxy bug.
+    /^(ERR_TLS_|CERT_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|ERR_SSL_)/.test(code)
   ) {
     return new S3Error(
       'UpstreamUnavailable',

@@ -8,11 +8,11 @@ import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { assertCiphertextAtRest, readRawObject, startMinio, startValkey } from '@s3seal/testkit';
 import type { MinioServer, ValkeyServer } from '@s3seal/testkit';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startProxy } from '../../src/proxy.js';
 import type { RunningProxy } from '../../src/proxy.js';
+import { assertNoSecretsInLog, teedProxyLog } from './log-scan.js';
 
 export interface Stack {
   readonly minio: MinioServer;
@@ -25,6 +25,11 @@ export interface Stack {
   readonly bucket: string;
   /** The upload state store, when the stack was started with `valkey`. */
   readonly valkey: ValkeyServer | undefined;
+  /** The proxy's log (JSON lines), unless the test gave its own logger; scanned for secrets at stop. */
+  readonly logFile: string | undefined;
+  /** Secrets this stack handed the proxy, by name (what the log scan looks for). */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Stops everything, then fails if the proxy's log holds a secret or a request credential. */
   stop(): Promise<void>;
 }
 
@@ -32,7 +37,7 @@ export interface StackOptions {
   /** Extra proxy options as environment variables (e.g. S3SEAL_LEGACY). */
   readonly env?: Record<string, string>;
   readonly minio?: MinioServer;
-  /** The proxy's logger (default: silent, or S3SEAL_TEST_LOG's level), e.g. to wait for a request's end. */
+  /** The proxy's logger (default: trace level into a file the stack scans for secrets at stop, see log-scan.ts, echoed at S3SEAL_TEST_LOG's level), e.g. to wait for a request's end. */
   readonly log?: Logger;
   /** Multipart on: true starts a redis-server (stopped with the stack), or give one to share. */
   readonly valkey?: boolean | ValkeyServer;
@@ -45,9 +50,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const valkey =
     options.valkey === true ? await startValkey() : options.valkey === false ? undefined : options.valkey;
   const keyringDir = options.keyringDir ?? (await mkdtemp(join(tmpdir(), 's3seal-kek-')));
+  const secrets: Record<string, string> = { 'the MinIO secret key': minio.secretAccessKey };
   if (!options.keyringDir) {
-    await writeFile(join(keyringDir, 'v1'), randomBytes(32).toString('base64'));
+    const kek = randomBytes(32).toString('base64');
+    secrets['the KEK'] = kek;
+    await writeFile(join(keyringDir, 'v1'), kek);
     await writeFile(join(keyringDir, 'active'), 'v1');
+  }
+  const valkeyPassword = valkey ? new URL(valkey.url).password : '';
+  if (valkeyPassword) secrets['the Valkey password'] = decodeURIComponent(valkeyPassword);
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (/SECRET|PASSWORD|TOKEN|KEK_V\d/.test(name)) secrets[name] = value;
+    if (name === 'S3SEAL_VALKEY_URL' && new URL(value).password)
+      secrets['the Valkey password'] = decodeURIComponent(new URL(value).password);
   }
   const config = loadConfig([], {
     S3SEAL_LISTEN: '127.0.0.1:0',
@@ -58,10 +73,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(valkey ? { S3SEAL_VALKEY_URL: valkey.url } : {}),
     ...options.env,
   });
-  const proxy = await startProxy(
-    config,
-    options.log ?? pino({ level: process.env['S3SEAL_TEST_LOG'] ?? 'silent' }),
-  );
+  const teed = options.log ? undefined : teedProxyLog(process.env['S3SEAL_TEST_LOG']);
+  const proxy = await startProxy(config, options.log ?? teed!.log);
   const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
   const client = new S3Client({
     endpoint: proxy.url,
@@ -85,6 +98,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     keyringDir,
     bucket,
     valkey,
+    logFile: teed?.file,
+    secrets,
     stop: async () => {
       client.destroy();
       raw.destroy();
@@ -92,6 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (!options.minio) await minio.stop();
       if (options.valkey === true) await valkey?.stop();
       if (!options.keyringDir) await rm(keyringDir, { recursive: true, force: true });
+      if (teed) await assertNoSecretsInLog(teed.file, secrets);
     },
   };
 }

@@ -773,7 +773,7 @@ describe('with default options', () => {
       });
       // The proxy logs each request as it ends: by then the upstream PUT has been given up.
       const done = await waitFor('the aborted PutObject to end', () =>
-        lines.find((l) => l['msg'] === 'request' && l['action'] === 'PutObject'),
+        lines.find((l) => l['msg'] === 'request' && l['operation'] === 'PutObject'),
       );
       expect(done['method']).toBe('PUT');
       await expectNotStored(stack(), 'aborted/big');
