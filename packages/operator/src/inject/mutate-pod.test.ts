@@ -168,9 +168,19 @@ describe('decideInjection', () => {
       reason: 'AlreadyInjected',
       message: 'already injected',
     });
-    // Even without the record (stripped by someone), the sidecar itself is recognised.
-    delete injected.metadata!.annotations!['s3seal.io/status'];
-    expect((await decideInjection(injected, 'db', lookupOf(policy), defaults)).kind).toBe('skip');
+    // Half of an injection (the record without the sidecar, or a sidecar without the record) is
+    // a pod trying to pass as injected: denied.
+    const noRecord = structuredClone(injected);
+    delete noRecord.metadata!.annotations!['s3seal.io/status'];
+    expect(await decideInjection(noRecord, 'db', lookupOf(policy), defaults)).toMatchObject({
+      kind: 'deny',
+      reason: 'InjectionTampered',
+    });
+    const recordOnly = pod({ ...annotated, 's3seal.io/status': '{"version":1}' });
+    expect(await decideInjection(recordOnly, 'db', lookupOf(policy), defaults)).toMatchObject({
+      kind: 'deny',
+      reason: 'InjectionTampered',
+    });
   });
 
   it('on reinvocation points containers added since injection at the proxy, without a second sidecar', async () => {
@@ -202,6 +212,24 @@ describe('decideInjection', () => {
     ],
     ['a missing policy', annotated, {}, undefined, 'PolicyNotFound', 'db/backups'],
     ['a hostNetwork pod', annotated, { hostNetwork: true }, readyPolicy(), 'HostNetwork', 'hostNetwork'],
+    [
+      'a shared process namespace',
+      annotated,
+      { shareProcessNamespace: true },
+      readyPolicy(),
+      'SharedProcessNamespace',
+      '/proc',
+    ],
+    [
+      'an app container mounting the key volume',
+      annotated,
+      {
+        containers: [{ name: 'sneaky', image: 'x', volumeMounts: [{ name: 's3seal-kek', mountPath: '/k' }] }],
+      },
+      readyPolicy(),
+      'VolumeConflict',
+      'only the proxy may mount',
+    ],
     [
       'a port the app already uses',
       annotated,

@@ -59,12 +59,17 @@ export async function decideInjection(
   const spec = pod.spec;
   if (!spec) return { kind: 'deny', reason: 'NoPodSpec', message: 'the pod has no spec' };
   const injected = spec.initContainers?.find((c) => c.name === SIDECAR_NAME);
-  if (injected) return reinvocation(spec, injected);
-  if (annotations[ANNOTATION_INJECTION_STATUS] !== undefined) {
+  const isRecorded = annotations[ANNOTATION_INJECTION_STATUS] !== undefined;
+  // Both, or neither: a pod must not talk its way past injection by carrying our record or a
+  // container of our name that we did not put there (fail closed).
+  if (injected && isRecorded) return reinvocation(spec, injected);
+  if (injected || isRecorded) {
     return {
-      kind: 'skip',
-      reason: 'AlreadyInjected',
-      message: 'already injected (recorded, although the sidecar is gone)',
+      kind: 'deny',
+      reason: 'InjectionTampered',
+      message: injected
+        ? `the pod already has an init container named ${SIDECAR_NAME} that s3seal did not inject: rename it`
+        : `the pod carries the ${ANNOTATION_INJECTION_STATUS} annotation but no ${SIDECAR_NAME} sidecar: remove the annotation`,
     };
   }
   const policyName = annotations[ANNOTATION_POLICY];
@@ -73,6 +78,13 @@ export async function decideInjection(
       kind: 'deny',
       reason: 'PolicyNotNamed',
       message: `the pod asks for s3seal injection (${ANNOTATION_INJECT}: "true") but names no EncryptionPolicy: add the annotation ${ANNOTATION_POLICY}: <policy name in namespace ${namespace}>`,
+    };
+  }
+  if (spec.shareProcessNamespace) {
+    return {
+      kind: 'deny',
+      reason: 'SharedProcessNamespace',
+      message: `s3seal does not inject into pods with shareProcessNamespace: the app's containers could read the proxy's memory and key files through /proc. Turn it off, or remove ${ANNOTATION_INJECT}`,
     };
   }
   if (spec.hostNetwork) {
@@ -111,8 +123,19 @@ export async function decideInjection(
   }
   const sidecar = sidecarContainer(policy, defaults);
   const volumes = sidecarVolumes(policy);
-  const taken = new Set((spec.volumes ?? []).map((v) => v.name));
-  const volumeClash = volumes.find((v) => taken.has(v.name));
+  // A container that already mounts a volume of our name would get the key Secret once injected.
+  const ours = new Set(volumes.map((v) => v.name));
+  const mounter = [...spec.containers, ...(spec.initContainers ?? [])].find((c) =>
+    c.volumeMounts?.some((m) => ours.has(m.name)),
+  );
+  if (mounter) {
+    return {
+      kind: 'deny',
+      reason: 'VolumeConflict',
+      message: `container ${mounter.name} mounts a volume named like one s3seal injects (${[...ours].join(', ')}); only the proxy may mount the key Secret`,
+    };
+  }
+  const volumeClash = volumes.find((v) => (spec.volumes ?? []).some((existing) => existing.name === v.name));
   if (volumeClash) {
     return {
       kind: 'deny',

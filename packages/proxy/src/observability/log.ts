@@ -24,6 +24,9 @@ export const REDACT_PATHS: readonly string[] = [
   'valkeyPassword',
   'kek',
   'dek',
+  // Object keys are data (file names, customer ids): never in a log line.
+  'key',
+  'objectKey',
 ];
 
 /** The proxy's logger: JSON lines at `level`, with the redaction paths above. */

@@ -35,7 +35,7 @@ export const handleCompleteMultipartUpload: Handler = async (ctx, services) => {
   const unaligned = unalignedParts(parts, chunkSize);
   if (unaligned.length > 0) {
     services.log.warn(
-      { requestId: ctx.requestId, key: state.key, uploadId, parts: unaligned.slice(0, 10), chunkSize },
+      { requestId: ctx.requestId, uploadId, parts: unaligned.slice(0, 10), chunkSize },
       'multipart parts are not whole chunks: listings show an approximate size for this object (HEAD and GET are exact)',
     );
   }

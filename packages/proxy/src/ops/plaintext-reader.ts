@@ -318,7 +318,7 @@ export class PlaintextReader {
     if (emitted > 0 && (selected.start !== this.selected.start || selected.end !== this.selected.end))
       throw err;
     this.services.log.info(
-      { requestId: this.ctx.requestId, key: this.opened.version.key, parts: guessed.segments.length },
+      { requestId: this.ctx.requestId, parts: guessed.segments.length },
       'multipart parts differ in size; read every part size',
     );
     this.opened = { ...this.opened, layout: exact.layout, parts: exact };
