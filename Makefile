@@ -99,3 +99,10 @@ clean: ## remove build outputs (not the binary cache)
 .PHONY: fuzz
 fuzz: setup ## property and fuzz tests with S3SEAL_FUZZ_RUNS (default 20000) runs per property
 	S3SEAL_FUZZ_RUNS=$${S3SEAL_FUZZ_RUNS:-20000} $(JEST) --selectProjects unit --testPathPatterns '\.fuzz\.test\.ts$$'
+
+# Not part of `make test` (which runs a 40-second variant, packages/proxy/test/integration/soak.test.ts).
+.PHONY: soak
+soak: setup ## soak the proxy: 64 clients for 10 min (S3SEAL_SOAK_SECONDS, S3SEAL_SOAK_CLIENTS); writes bench/out/soak.json
+	bash scripts/test-deps.sh minio redis
+	npm run --silent build
+	node packages/bench/dist/soak-main.js

@@ -87,7 +87,15 @@ export async function startProxyProcess(options: ProxyProcessOptions): Promise<P
     url: `http://127.0.0.1:${port}`,
     stop: async () => {
       if (exitCode === undefined) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+      // The timer is cancelled once the child exits, so stop() never holds the event loop for 10 s.
+      const giveUp = new AbortController();
+      await Promise.race([
+        exited.then(() => giveUp.abort()),
+        sleep(10_000, undefined, { signal: giveUp.signal }).then(
+          () => child.kill('SIGKILL'),
+          () => undefined,
+        ),
+      ]);
     },
   };
 }

@@ -21,3 +21,11 @@ export {
 } from './valkey-topologies.js';
 export { assertCiphertextAtRest, readRawObject } from './at-rest.js';
 export { createTestCa, LOOPBACK_NAMES, type CertifiedKey, type TestCa } from './pki.js';
+export {
+  killServer,
+  pauseServer,
+  resumeServer,
+  startFaultProxy,
+  type FaultMode,
+  type FaultProxy,
+} from './faults.js';

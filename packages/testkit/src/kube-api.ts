@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -25,6 +26,12 @@ export interface KubeApi {
   kubeConfig(): KubeConfig;
   /** Stops kube-apiserver, then etcd. */
   stop(): Promise<void>;
+  /**
+   * Stops kube-apiserver (SIGTERM) and starts it again on the same port with the same certificates
+   * and etcd, so clients built before keep working: watches break, state survives. Resolves once
+   * it is ready again. kubeconfigPath may name a new file afterwards (each start has its run dir).
+   */
+  restartApiserver(options?: { downMs?: number }): Promise<void>;
 }
 
 export interface StartKubeApiOptions {
@@ -51,15 +58,19 @@ export async function startKubeApi(options: StartKubeApiOptions = {}): Promise<K
     await etcd.stop();
     throw err;
   }
-  const { server, kubeconfigPath } = apiserver;
+  const { server } = apiserver;
+  const port = Number(new URL(server).port);
+  const pids = { etcd: etcd.pid, kubeApiserver: apiserver.pid };
   return {
     server,
-    kubeconfigPath,
+    get kubeconfigPath() {
+      return apiserver.kubeconfigPath;
+    },
     caPem: pki.caPem,
-    pids: { etcd: etcd.pid, kubeApiserver: apiserver.pid },
+    pids,
     kubeConfig: () => {
       const kc = new KubeConfig();
-      kc.loadFromFile(kubeconfigPath);
+      kc.loadFromFile(apiserver.kubeconfigPath);
       return kc;
     },
     stop: async () => {
@@ -69,6 +80,12 @@ export async function startKubeApi(options: StartKubeApiOptions = {}): Promise<K
         await etcd.stop();
       }
     },
+    restartApiserver: async ({ downMs = 0 } = {}) => {
+      await apiserver.stop();
+      if (downMs > 0) await sleep(downMs);
+      apiserver = await startApiserver(binary, pki, etcd.endpoint, options.readyTimeoutMs ?? 90_000, port);
+      pids.kubeApiserver = apiserver.pid;
+    },
   };
 }
 
@@ -77,6 +94,7 @@ async function startApiserver(
   pki: KubePki,
   etcdEndpoint: string,
   readyTimeoutMs: number,
+  fixedPort?: number,
 ): Promise<ServerProcess & { server: string; kubeconfigPath: string }> {
   const runDir = await createRunDir('kube-apiserver');
   const file = async (name: string, content: string): Promise<string> => {
@@ -89,7 +107,7 @@ async function startApiserver(
   const keyFile = await file('apiserver.key', pki.serving.keyPem);
   const saKeyFile = await file('sa.key', pki.serviceAccount.privateKeyPem);
   const saPubFile = await file('sa.pub', pki.serviceAccount.publicKeyPem);
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const server = `https://127.0.0.1:${port}`;
   const kubeconfigPath = await file(
     'kubeconfig',

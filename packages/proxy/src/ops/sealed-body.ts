@@ -82,7 +82,10 @@ async function sendSealed(
     return up;
   } catch (err: unknown) {
     await bodyDone;
-    throw (bodyError ?? err) as Error;
+    // undici destroys the body with the socket's own error when the upstream connection fails
+    // (reset, EPIPE): that is the upstream's failure (503 UpstreamUnavailable), not the body's.
+    const isUpstreamFailure = err instanceof S3Error && err.cause !== undefined && err.cause === bodyError;
+    throw (isUpstreamFailure ? err : (bodyError ?? err)) as Error;
   }
 }
 
