@@ -4,15 +4,12 @@
 // directory swapped under traffic. Whatever happens, a client sees an error or a complete
 // request, never a short body with a success; nothing partial is stored; a retry succeeds once
 // the fault clears. Figures (outcomes, recovery times) go to stderr with the `faults:` prefix.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -26,7 +23,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
-  freePort,
   killServer,
   pauseServer,
   resumeServer,
@@ -36,7 +32,8 @@ import {
 } from '@s3seal/testkit';
 import type { FaultProxy, MinioServer, ValkeyServer } from '@s3seal/testkit';
 import { Redis } from 'ioredis';
-import { PROXY_NODE_FLAGS } from '../../src/node-flags.js';
+import { killProxyChildren, startProxyChild as startChild } from '../helpers/proxy-child.js';
+import type { ProxyChild } from '../helpers/proxy-child.js';
 import { errorCode, openSigned, responseOf } from '../helpers/raw-request.js';
 import type { RawTarget } from '../helpers/raw-request.js';
 import { s3Error } from '../helpers/s3-error.js';
@@ -45,7 +42,6 @@ import type { Stack } from '../helpers/stack.js';
 
 jest.setTimeout(120_000);
 
-const PROXY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const MiB = 1024 * 1024;
 /** ioredis commandTimeout in src/state/valkey-client.ts: a frozen Valkey fails a command after it. */
 const VALKEY_COMMAND_TIMEOUT_MS = 5_000;
@@ -59,15 +55,13 @@ const big = randomBytes(32 * MiB);
 const bigHash = sha256(big);
 
 beforeAll(async () => {
-  if (!existsSync(PROXY_MAIN)) throw new Error(`${PROXY_MAIN} is missing: run \`npm run build\` first`);
   runDir = await mkdtemp(join(tmpdir(), 's3seal-faults-'));
   minio = await startMinio();
   valkey = await startValkey({ allowExternal: false });
   stack = await startStack({ minio, valkey });
 });
 afterAll(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killProxyChildren();
   await stack?.stop();
   await minio?.stop();
   await valkey?.stop();
@@ -572,49 +566,7 @@ describe('redis-server killed or frozen during a multipart upload', () => {
 
 // ---- the proxy itself killed -----------------------------------------------------------------
 
-const children: ChildProcess[] = [];
-
-interface ProxyChild {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<NodeJS.Signals | null>;
-}
-
-/** The built proxy as its own process, as production starts it; resolves once /readyz is 200. */
-async function startProxyChild(env: Record<string, string>): Promise<ProxyChild> {
-  const [port, healthPort] = [await freePort(), await freePort()];
-  const logPath = join(runDir, `proxy-${port}.log`);
-  const logFd = openSync(logPath, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, [...PROXY_NODE_FLAGS, PROXY_MAIN], {
-      stdio: ['ignore', logFd, logFd],
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        ...env,
-        S3SEAL_LISTEN: `127.0.0.1:${port}`,
-        S3SEAL_METRICS_LISTEN: `127.0.0.1:${healthPort}`,
-      },
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  children.push(child);
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.once('exit', (_code, signal) => resolve(signal)),
-  );
-  await until(
-    async () => {
-      const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
-      if (res.status !== 200) throw new Error(`readyz ${res.status}`);
-    },
-    'the proxy to be ready',
-    15_000,
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n${readFileSync(logPath, 'utf8')}`);
-  });
-  return { child, url: `http://127.0.0.1:${port}`, exited };
-}
+const startProxyChild = (env: Record<string, string>): Promise<ProxyChild> => startChild(env, runDir);
 
 describe('the proxy killed (SIGKILL) mid-upload', () => {
   let env: Record<string, string>;

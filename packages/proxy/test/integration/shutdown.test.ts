@@ -1,33 +1,28 @@
 // Graceful shutdown of the built proxy as its own process (node dist/main.js, with the node
 // flags production uses): SIGTERM in the middle of a large streaming PUT lets the PUT finish,
 // turns /readyz 503 at once, refuses new connections, and exits 0 within the grace period.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort, startMinio } from '@s3seal/testkit';
+import { startMinio } from '@s3seal/testkit';
 import type { MinioServer } from '@s3seal/testkit';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { PROXY_NODE_FLAGS } from '../../src/node-flags.js';
 import { startProxy } from '../../src/proxy.js';
+import { killProxyChildren, startProxyChild as startChild } from '../helpers/proxy-child.js';
+import type { ProxyChild } from '../helpers/proxy-child.js';
 import { openSigned, responseOf } from '../helpers/raw-request.js';
 
-const PROXY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 const GRACE_SECONDS = 20;
 const MiB = 1024 * 1024;
 
 let minio: MinioServer;
 let runDir: string;
 beforeAll(async () => {
-  if (!existsSync(PROXY_MAIN)) throw new Error(`${PROXY_MAIN} is missing: run \`npm run build\` first`);
   minio = await startMinio();
   runDir = await mkdtemp(join(tmpdir(), 's3seal-shutdown-'));
 });
@@ -92,49 +87,12 @@ async function createBucket(): Promise<string> {
   return bucket;
 }
 
-interface ProxyChild {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly exited: Promise<number | null>;
-  readonly readyz: () => Promise<number>;
-  readonly log: () => string;
-}
+/** The built proxy with a grace period of its own. */
+const startProxyChild = (env: Record<string, string>, graceSeconds: number): Promise<ProxyChild> =>
+  startChild({ ...env, S3SEAL_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) }, runDir);
 
-/** The built proxy as a child process, as production starts it; resolves once /readyz is 200. */
-async function startProxyChild(env: Record<string, string>, graceSeconds: number): Promise<ProxyChild> {
-  const [port, healthPort] = [await freePort(), await freePort()];
-  const logPath = join(runDir, `proxy-${port}.log`);
-  const logFd = openSync(logPath, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, [...PROXY_NODE_FLAGS, PROXY_MAIN], {
-      stdio: ['ignore', logFd, logFd],
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        ...env,
-        S3SEAL_LISTEN: `127.0.0.1:${port}`,
-        S3SEAL_METRICS_LISTEN: `127.0.0.1:${healthPort}`,
-        S3SEAL_SHUTDOWN_GRACE_SECONDS: String(graceSeconds),
-      },
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  children.push(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const log = (): string => readFileSync(logPath, 'utf8');
-  const readyz = (): Promise<number> =>
-    fetch(`http://127.0.0.1:${healthPort}/readyz`).then(
-      (res) => res.status,
-      () => 0,
-    );
-  await until(async () => (await readyz()) === 200, 'the proxy to be ready', 15_000, log);
-  return { child, port, exited, readyz, log };
-}
-
-const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  killProxyChildren();
 });
 
 describe('graceful shutdown', () => {
@@ -177,7 +135,7 @@ describe('graceful shutdown', () => {
     const res = await answer;
     expect([res.status, res.body]).toEqual([200, '']);
 
-    expect(await exited).toBe(0);
+    expect((await exited).code).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(GRACE_SECONDS * 1000);
     expect(log()).toContain('shutting down');
 
@@ -233,7 +191,7 @@ describe('graceful shutdown', () => {
     // Written in full before the signal: the PUT is admitted and streaming upstream.
     await new Promise<void>((resolve) => put.write(randomBytes(MiB), () => resolve()));
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect((await exited).code).toBe(0);
     expect(log()).toContain('shutdown grace period over');
     expect(await answer).toBe('ECONNRESET');
     put.destroy();
