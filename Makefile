@@ -36,7 +36,7 @@ format: setup ## rewrite files with prettier and eslint --fix
 	npx prettier --write .
 	npx eslint --fix .
 
-test-deps: ## build or find MinIO, etcd, kube-apiserver; install redis-server
+test-deps: ## build or find MinIO, etcd, kube-apiserver, Vault; install redis-server, moto_server
 	bash scripts/test-deps.sh
 
 test-unit: setup ## unit tests only (no servers)

@@ -11,6 +11,10 @@
 #                                rclone, s3cmd, restic (Debian packages, installed
 #                                if missing), boto3 (pip, if `import boto3` fails)
 #                                and the aws cli (only checked and reported)
+#   vault                        HashiCorp Vault (Transit), built from source like
+#                                minio; stands in for OpenBao (see deps/README.md)
+#   moto                         moto[server] (moto_server: AWS KMS and friends) from
+#                                PyPI, in a venv under $S3SEAL_CACHE_DIR/venv/
 #   warp                         MinIO's S3 load generator, for `make bench` only
 #                                (not in the default set)
 #
@@ -18,7 +22,7 @@
 # is missing or does not run. A warm run takes a couple of seconds.
 #
 # Usage: scripts/test-deps.sh [component...]   (default: all of them but warp)
-#   components: minio etcd kube-apiserver redis kubectl clients warp
+#   components: minio etcd kube-apiserver vault moto redis kubectl clients warp
 # Env:   S3SEAL_CACHE_DIR  (default ${XDG_CACHE_HOME:-$HOME/.cache}/s3seal)
 set -euo pipefail
 
@@ -31,6 +35,13 @@ ETCD_VERSION="v3.6.16"
 KUBE_VERSION="v1.34.4" # staging modules (k8s.io/api, ...) are replaced with v0.34.4
 WARP_VERSION="v1.0.0" # the newest warp tag the module proxy here serves (see deps/README.md)
 WARP_COMMIT="b3452c34f08a0c0055cd6d75bfae85dae18efccc"
+VAULT_VERSION="v1.21.1" # HashiCorp Vault, standing in for OpenBao (see deps/README.md)
+# "minimal": upstream's build with only the builtin plugins (transit, kv, pki, ssh;
+# approle, cert, jwt, userpass auth): 139 MB, ~5 min cold. "" builds the full
+# server (adds kubernetes auth and every other plugin): 361 MB, ~5 min more.
+# deps/go/vault/go.sum covers both.
+VAULT_BUILD_TAGS="minimal"
+MOTO_VERSION="5.2.5"    # moto[server] from PyPI (its AWS KMS server mode), in a venv
 # ------------------------------------------------------------------------------
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,6 +92,7 @@ bin_ok() {
 }
 
 # ensure_go_bin <name> <version> <wrapper dir> <package> <version marker> <ldflags>
+# (build tags, if any, in $GO_BUILD_TAGS)
 ensure_go_bin() {
 	local name="$1" ver="$2" dir="$3" pkg="$4" marker="$5" ldflags="$6"
 	local bin="$BIN_DIR/$name-$ver" start tmp
@@ -92,7 +104,7 @@ ensure_go_bin() {
 		log "building $name $ver from $dir (cold: minutes)"
 		start=$SECONDS
 		tmp="$bin.tmp.$$"
-		if ! (cd "$dir" && go_env "$GO" build -mod=readonly -buildvcs=false -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"); then
+		if ! (cd "$dir" && go_env "$GO" build -mod=readonly -buildvcs=false -trimpath -tags "${GO_BUILD_TAGS:-}" -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"); then
 			rm -f "$tmp"
 			die "go build of $name $ver failed"
 		fi
@@ -134,12 +146,59 @@ do_kube_apiserver() {
 	ensure_go_bin kube-apiserver "$KUBE_VERSION" "$GO_DEPS/kube-apiserver" . "Kubernetes $KUBE_VERSION" "$ld"
 }
 
+do_vault() {
+	check_pin "$GO_DEPS/vault" github.com/hashicorp/vault "$VAULT_VERSION"
+	# Vault embeds its version from version/VERSION (a -X on version.Version is
+	# ignored: it is not initialized to a constant), so no version flags are
+	# needed. The versioned binary name says which build it is.
+	local ver="$VAULT_VERSION${VAULT_BUILD_TAGS:+-$VAULT_BUILD_TAGS}"
+	GO_BUILD_TAGS="$VAULT_BUILD_TAGS" ensure_go_bin vault "$ver" "$GO_DEPS/vault" github.com/hashicorp/vault "Vault $VAULT_VERSION" ""
+}
+
 do_warp() {
 	check_pin "$GO_DEPS/warp" github.com/minio/warp "$WARP_VERSION"
 	# The -X flags of warp's .goreleaser.yml, so `warp --version` reports the release.
 	local x=github.com/minio/warp/pkg
 	ensure_go_bin warp "$WARP_VERSION" "$GO_DEPS/warp" github.com/minio/warp "version ${WARP_VERSION#v} " \
 		"-X $x.Version=${WARP_VERSION#v} -X $x.ReleaseTag=$WARP_VERSION -X $x.CommitID=$WARP_COMMIT -X $x.ShortCommitID=${WARP_COMMIT:0:12}"
+}
+
+# ---- Python venvs ----------------------------------------------------------------
+
+# moto's server mode (`moto_server`) is the AWS KMS the key-provider tests talk
+# to. It lives in its own venv under the cache dir, so it depends neither on
+# the machine's site-packages nor on the moto/boto3 someone else installed.
+# The venv is not relocatable (absolute shebangs), so it is created in place;
+# the .s3seal-ok stamp is written only once moto[server] imports, so a broken
+# half-install is removed and redone on the next run.
+do_moto() {
+	local venv="$S3SEAL_CACHE_DIR/venv/moto-$MOTO_VERSION" start py ver
+	py="$venv/bin/python"
+	if [[ -f "$venv/.s3seal-ok" && -x "$venv/bin/moto_server" ]] &&
+		ver="$("$py" -c 'import importlib.metadata as m, flask; print(m.version("moto"))' 2>/dev/null)" &&
+		[[ "$ver" == "$MOTO_VERSION" ]]; then
+		log "found moto_server $MOTO_VERSION in $venv"
+		summary moto_server "$MOTO_VERSION" "cached  $venv"
+	else
+		command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH (moto_server needs it)"
+		log "installing moto[server]==$MOTO_VERSION (pip, into $venv)"
+		start=$SECONDS
+		rm -rf "$venv"
+		mkdir -p "$(dirname "$venv")"
+		python3 -m venv "$venv" || die "python3 -m venv $venv failed (Debian: apt-get install python3-venv)"
+		if ! "$py" -m pip install --quiet --disable-pip-version-check --no-input "moto[server]==$MOTO_VERSION"; then
+			rm -rf "$venv"
+			die "pip install moto[server]==$MOTO_VERSION failed"
+		fi
+		ver="$("$py" -c 'import importlib.metadata as m, flask; print(m.version("moto"))')" ||
+			die "moto[server] not importable in $venv after pip install"
+		[[ "$ver" == "$MOTO_VERSION" && -x "$venv/bin/moto_server" ]] ||
+			die "$venv has moto $ver (want $MOTO_VERSION) or no bin/moto_server"
+		touch "$venv/.s3seal-ok"
+		log "installed moto_server $MOTO_VERSION in $((SECONDS - start)) s ($(du -sh "$venv" | cut -f1))"
+		summary moto_server "$MOTO_VERSION" "pip     $venv in $((SECONDS - start)) s"
+	fi
+	ln -sfn "../venv/moto-$MOTO_VERSION/bin/moto_server" "$BIN_DIR/moto_server"
 }
 
 # ---- Debian packages / tools ---------------------------------------------------
@@ -253,7 +312,7 @@ do_clients() {
 
 main() {
 	local comps=("$@") c
-	[[ ${#comps[@]} -gt 0 ]] || comps=(minio etcd kube-apiserver redis kubectl clients)
+	[[ ${#comps[@]} -gt 0 ]] || comps=(minio etcd kube-apiserver vault moto redis kubectl clients)
 	mkdir -p "$BIN_DIR"
 
 	# Serialize concurrent runs (they would build the same binaries).
@@ -267,11 +326,13 @@ main() {
 		minio) do_minio ;;
 		etcd) do_etcd ;;
 		kube-apiserver) do_kube_apiserver ;;
+		vault) do_vault ;;
+		moto) do_moto ;;
 		redis | redis-server) do_redis ;;
 		kubectl) do_kubectl ;;
 		clients) do_clients ;;
 		warp) do_warp ;;
-		*) die "unknown component '$c' (minio etcd kube-apiserver redis kubectl clients warp)" ;;
+		*) die "unknown component '$c' (minio etcd kube-apiserver vault moto redis kubectl clients warp)" ;;
 		esac
 	done
 

@@ -1,6 +1,7 @@
-import type { Keyring } from '@s3seal/core';
+import type { KeySources, Keyring } from '@s3seal/core';
 import { Keyring as KeyringClass } from '@s3seal/core';
-import { readKeyringDirectory } from '@s3seal/proxy';
+import { loadConfig, openProxyKeySources, readKeyringDirectory } from '@s3seal/proxy';
+import { pino } from 'pino';
 import type { Argv } from 'yargs';
 import { CliError } from './errors.js';
 
@@ -17,6 +18,7 @@ export interface BackendArgs {
   'secret-access-key'?: string | undefined;
   keyring?: string | undefined;
   'keyring-id'?: string | undefined;
+  'proxy-config'?: string | undefined;
 }
 
 export interface BackendConfig {
@@ -63,6 +65,11 @@ export function withBackendOptions<T>(y: Argv<T>): Argv<T & BackendArgs> {
       type: 'string',
       describe:
         'keyring id recorded in objects, as the proxy’s S3SEAL_KEYRING_ID (default: $S3SEAL_KEYRING_ID, default)',
+    })
+    .option('proxy-config', {
+      type: 'string',
+      describe:
+        'take the key sources (keyring, Vault Transit, AWS KMS, and which one is active) from this proxy configuration file and its S3SEAL_* variables, as the proxy would (rewrap, verify)',
     });
 }
 
@@ -101,6 +108,27 @@ export async function loadKeyring(
     'S3SEAL_CLI_USAGE',
     'a keyring is required: --keyring <dir> (or S3SEAL_KEK_DIR), or S3SEAL_KEK_V<n> and S3SEAL_KEK_ACTIVE',
   );
+}
+
+/** Key sources the commands that open objects use, and how to let go of them. */
+export interface LoadedKeySources {
+  readonly sources: KeySources;
+  close(): Promise<void>;
+}
+
+/**
+ * The key sources of `--proxy-config` (every source that proxy knows, and its active one: what
+ * a rewrap after a policy moved to Vault or KMS needs), else the keyring alone.
+ */
+export async function loadKeySources(args: BackendArgs, env: Env = process.env): Promise<LoadedKeySources> {
+  const file = args['proxy-config'];
+  if (file === undefined) {
+    const keyring = (await loadKeyring(args, { isRequired: true }, env))!;
+    return { sources: keyring, close: () => Promise.resolve() };
+  }
+  const config = loadConfig(['--config', file], env, 'keys');
+  const opened = await openProxyKeySources(config, pino({ level: 'silent' }));
+  return { sources: opened.keys(), close: () => opened.close() };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

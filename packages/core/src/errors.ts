@@ -16,6 +16,10 @@ export type CoreErrorCode =
   | 'S3SEAL_CIPHERTEXT_INVALID'
   /** A keyring source (files, environment) is unusable. */
   | 'S3SEAL_KEYRING_INVALID'
+  /** An external key manager (Vault Transit, AWS KMS) could not be reached or failed. */
+  | 'S3SEAL_KEY_PROVIDER_UNAVAILABLE'
+  /** An external key manager refused the request (credentials, policy, disabled key). */
+  | 'S3SEAL_KEY_PROVIDER_DENIED'
   /** User metadata plus s3seal's own would exceed S3's 2 KiB limit. */
   | 'S3SEAL_METADATA_TOO_LARGE'
   /** A client tried to set metadata under s3seal's reserved prefix. */

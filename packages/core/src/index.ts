@@ -19,6 +19,10 @@ export type { ObjectLayout, SegmentLayout, ReadPlan } from './format/layout.js';
 export {
   META,
   METADATA_PREFIX,
+  WRAP_SCHEMES,
+  KEYRING_ID_PATTERN,
+  KEK_VERSION_PATTERN,
+  KMS_KEY_ARN_PATTERN,
   USER_METADATA_LIMIT_BYTES,
   isSealedMetadata,
   encodeMetadata,
@@ -31,13 +35,16 @@ export { encodePartHeader, decodePartHeader, PART_SALT_BYTES } from './format/pa
 export type { PartHeader } from './format/part-header.js';
 export {
   sealEnvelope,
+  sealEnvelopeWith,
   openEnvelope,
+  openEnvelopeWith,
   rewrapEnvelope,
+  rewrapEnvelopeWith,
   singleSegmentKey,
   partSegmentKey,
   newPartHeader,
 } from './format/envelope.js';
-export type { SealOptions, SealedEnvelope, RandomBytes } from './format/envelope.js';
+export type { SealOptions, SealedEnvelope, RandomBytes, ObjectLocation } from './format/envelope.js';
 export { EncryptStream } from './format/encrypt-stream.js';
 export type { EncryptStreamOptions } from './format/encrypt-stream.js';
 export { DecryptStream } from './format/decrypt-stream.js';
@@ -45,6 +52,8 @@ export type { DecryptStreamOptions } from './format/decrypt-stream.js';
 export { Decryptor } from './format/decryptor.js';
 export type { DecryptorOptions, PlaintextSink } from './format/decryptor.js';
 export { Keyring, KEK_BYTES, DEFAULT_KEYRING_ID, ACTIVE_ENTRY } from './keyring/keyring.js';
+export { KeySourceSet, encryptionContextOf, associatedDataOf } from './keyring/key-source.js';
+export type { KeySource, KeySources, WrapContext, WrappedDataKey } from './keyring/key-source.js';
 export { sealBuffer, openBuffer } from './format/buffers.js';
 export { rewrapObjectMetadata, clientMetadataOf, isWrappedWithActiveKek } from './format/rewrap.js';
 export type { RewrappedMetadata, RewrapOptions } from './format/rewrap.js';

@@ -90,6 +90,12 @@ async function main(): Promise<void> {
       default: 300,
       describe: 'reconcile every policy this often even without changes',
     })
+    .option('key-manager-probe-seconds', {
+      type: 'number',
+      default: 60,
+      describe:
+        'probe the Vault / KMS key of policies that use one this often (status condition KeyManagerReady)',
+    })
     .option('kubeconfig', {
       type: 'string',
       describe: 'kubeconfig file (default: in-cluster, or $KUBECONFIG)',
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
         }
       : {}),
     resyncPeriodMs: args['resync-seconds'] * 1000,
+    keyManagerProbeMs: args['key-manager-probe-seconds'] * 1000,
     log,
     onLostLeadership: () => {
       // Another replica may already act: stop at once, let Kubernetes restart us as a candidate.

@@ -2,6 +2,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** What a reconcile ended in; a bounded label (no namespace or name: cardinality stays fixed). */
 export type ReconcileResultLabel = 'success' | 'error';
+/** An external key manager a policy names. */
+export type KeyManagerLabel = 'vault-transit' | 'aws-kms';
+const KEY_MANAGERS: readonly KeyManagerLabel[] = ['vault-transit', 'aws-kms'];
 /** What the webhook did with a pod. */
 export type AdmissionResultLabel = 'injected' | 'repointed' | 'skipped' | 'denied' | 'error';
 
@@ -19,6 +22,7 @@ export class OperatorMetrics {
   readonly policyReady: Gauge<'namespace' | 'policy'>;
   readonly policyNextRotation: Gauge<'namespace' | 'policy'>;
   readonly policyActiveKeyVersion: Gauge<'namespace' | 'policy'>;
+  readonly policyKeyManagerUp: Gauge<'namespace' | 'policy' | 'key_manager'>;
   private certificateExpiry: () => Date | undefined = () => undefined;
 
   constructor() {
@@ -70,6 +74,12 @@ export class OperatorMetrics {
       labelNames: ['namespace', 'policy'],
       registers: [this.registry],
     });
+    this.policyKeyManagerUp = new Gauge({
+      name: 's3seal_operator_policy_key_manager_up',
+      help: "1 when the operator's last probe found the policy's Vault Transit or AWS KMS key usable, else 0; absent for policies without one",
+      labelNames: ['namespace', 'policy', 'key_manager'],
+      registers: [this.registry],
+    });
     const expiry = (): Date | undefined => this.certificateExpiry();
     new Gauge({
       name: 's3seal_operator_webhook_certificate_expiry_timestamp_seconds',
@@ -86,13 +96,28 @@ export class OperatorMetrics {
   observePolicy(
     namespace: string,
     policy: string,
-    state: { isReady: boolean; nextRotation?: Date; activeVersion?: string },
+    state: {
+      isReady: boolean;
+      nextRotation?: Date;
+      activeVersion?: string;
+      /** false when an external key manager wraps new data keys. */
+      isKeyringActive?: boolean;
+      /** Per external key manager the policy names: whether its probe passed (unprobed: absent). */
+      keyManagersUp?: Readonly<Partial<Record<KeyManagerLabel, boolean>>>;
+    },
   ): void {
     const labels = { namespace, policy };
     this.policyReady.set(labels, state.isReady ? 1 : 0);
     if (state.nextRotation) this.policyNextRotation.set(labels, state.nextRotation.getTime() / 1000);
     else this.policyNextRotation.remove(labels);
     if (state.activeVersion) this.policyActiveKeyVersion.set(labels, Number(state.activeVersion.slice(1)));
+    // Vault or KMS seals new objects now: no keyring version is active.
+    else if (state.isKeyringActive === false) this.policyActiveKeyVersion.remove(labels);
+    for (const manager of KEY_MANAGERS) {
+      const up = state.keyManagersUp?.[manager];
+      if (up === undefined) this.policyKeyManagerUp.remove({ ...labels, key_manager: manager });
+      else this.policyKeyManagerUp.set({ ...labels, key_manager: manager }, up ? 1 : 0);
+    }
   }
 
   /** Drops a deleted policy's series. */
@@ -101,6 +126,7 @@ export class OperatorMetrics {
     this.policyReady.remove(labels);
     this.policyNextRotation.remove(labels);
     this.policyActiveKeyVersion.remove(labels);
+    for (const manager of KEY_MANAGERS) this.policyKeyManagerUp.remove({ ...labels, key_manager: manager });
   }
 
   /** Where the certificate expiry gauge reads from. */

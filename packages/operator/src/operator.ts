@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
 import { PolicyController } from './controller/controller.js';
+import type { KeyManagerProbe } from './controller/key-manager-probe.js';
 import { podAdmissionHandler } from './inject/pod-admission.js';
 import type { SidecarDefaults } from './inject/sidecar.js';
 import { EventRecorder } from './kube/event-recorder.js';
@@ -50,6 +51,9 @@ export interface OperatorOptions {
   /** For tests. */
   readonly now?: () => Date;
   readonly waitingRequeueMs?: number;
+  readonly keyManagerProbe?: KeyManagerProbe;
+  /** How often policies with Vault or KMS keys are probed (default 60 s). */
+  readonly keyManagerProbeMs?: number;
 }
 
 export interface RunningOperator {
@@ -114,6 +118,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...(options.resyncPeriodMs === undefined ? {} : { resyncPeriodMs: options.resyncPeriodMs }),
       ...(options.now ? { now: options.now } : {}),
       ...(options.waitingRequeueMs === undefined ? {} : { waitingRequeueMs: options.waitingRequeueMs }),
+      ...(options.keyManagerProbe ? { keyManagerProbe: options.keyManagerProbe } : {}),
+      ...(options.keyManagerProbeMs === undefined ? {} : { keyManagerProbeMs: options.keyManagerProbeMs }),
       metrics,
     });
     await controller.start(signal);

@@ -4,6 +4,7 @@ import { type KubeApi, startKubeApi } from '@s3seal/testkit';
 import { pino } from 'pino';
 
 import { PolicyController } from '../src/controller/controller.js';
+import type { KeyManagerProbe, KeyManagerTarget, ProbeResult } from '../src/controller/key-manager-probe.js';
 import { EventRecorder } from '../src/kube/event-recorder.js';
 import { OperatorMetrics } from '../src/metrics.js';
 import { kubectlOk } from './helpers/kubectl.js';
@@ -21,7 +22,9 @@ describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
   let metrics = new OperatorMetrics();
   const now = (): Date => new Date(Date.now() + clockOffsetMs);
 
-  async function startController(): Promise<PolicyController> {
+  async function startController(
+    extra: { keyManagerProbe?: KeyManagerProbe; keyManagerProbeMs?: number } = {},
+  ): Promise<PolicyController> {
     metrics = new OperatorMetrics();
     const kubeConfig = kube.kubeConfig();
     const events = new EventRecorder(kubeConfig.makeApiClient(CoreV1Api), { dedupWindowMs: 0 });
@@ -33,6 +36,7 @@ describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
       waitingRequeueMs: 500,
       resyncPeriodMs: 60_000,
       metrics,
+      ...extra,
     });
     await started.start();
     return started;
@@ -238,5 +242,179 @@ describe('the EncryptionPolicy controller on a real kube-apiserver', () => {
     expect((await cluster.secret(ns, 'p-kek'))?.metadata?.resourceVersion).toBe(secretVersion);
     expect((await cluster.policy(ns, 'p'))?.metadata.resourceVersion).toBe(policyVersion);
     expect((await cluster.events(ns)).length).toBe(eventCount);
+  });
+
+  /** A key manager that answers what the test says, and remembers what it was asked. */
+  function fakeProbe(answer: (target: KeyManagerTarget) => ProbeResult) {
+    const calls: KeyManagerTarget[] = [];
+    const probe: KeyManagerProbe = {
+      probe: (target) => {
+        calls.push(target);
+        return Promise.resolve(answer(target));
+      },
+    };
+    return { probe, calls };
+  }
+  const vaultTransit = {
+    address: 'https://vault.example:8200',
+    keyName: 'app',
+    auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } },
+  };
+  const VAULT_TOKEN = 'hvs.not-for-configmaps';
+
+  it('makes a Vault Transit policy Ready without a keyring, and reports the probed health apart from Ready', async () => {
+    const ns = await cluster.createNamespace('vault');
+    await cluster.createSecret(ns, 'creds', creds);
+    let vaultAnswer: ProbeResult = { ok: true, reason: 'VaultReachable', message: 'key app usable' };
+    const fake = fakeProbe(() => vaultAnswer);
+    controller = await startController({ keyManagerProbe: fake.probe, keyManagerProbeMs: 1_000 });
+    await cluster.applyPolicy(ns, 'v', { upstream, key: { source: 'VaultTransit', vaultTransit } });
+    // The token Secret is missing: not Ready, saying which; the probe is skipped, not failed.
+    const waiting = await eventually('VaultTokenSecretNotFound', async () => {
+      const policy = await cluster.policy(ns, 'v');
+      return condition(policy, 'Ready')?.reason === 'VaultTokenSecretNotFound' && policy;
+    });
+    expect(condition(waiting, 'KeyManagerReady')).toMatchObject({
+      status: 'Unknown',
+      reason: 'ProbeSkipped',
+    });
+    await cluster.createSecret(ns, 'vault-token', { token: VAULT_TOKEN });
+
+    const policy = await eventually('Ready and KeyManagerReady', async () => {
+      const p = await cluster.policy(ns, 'v');
+      return (
+        condition(p, 'Ready')?.status === 'True' && condition(p, 'KeyManagerReady')?.status === 'True' && p
+      );
+    });
+    expect(policy.status).toMatchObject({ keySource: 'VaultTransit', configMapName: 'v-s3seal-proxy' });
+    expect(policy.status?.activeKeyVersion).toBeUndefined();
+    expect(condition(policy, 'KeyManagerReady')).toMatchObject({ reason: 'VaultReachable' });
+    expect(condition(policy, 'KeyReady')?.message).toContain('Vault Transit key transit/app');
+    expect(await cluster.secret(ns, 'v-kek')).toBeUndefined();
+    expect(fake.calls.at(-1)).toEqual({
+      kind: 'vault-transit',
+      options: {
+        id: 'vault',
+        address: 'https://vault.example:8200',
+        mount: 'transit',
+        key: 'app',
+        auth: { method: 'token', token: VAULT_TOKEN },
+      },
+    });
+    const configMap = await cluster.core.readNamespacedConfigMap({ namespace: ns, name: 'v-s3seal-proxy' });
+    const text = configMap.data?.['proxy.yaml'] ?? '';
+    expect(text).toContain('keySource: vault-transit');
+    expect(text).toContain('vaultTokenFile: /etc/s3seal/vault-token/token');
+    expect(text).not.toContain('kekDir');
+    expect(text).not.toContain(VAULT_TOKEN);
+    expect(text).not.toContain(creds.AWS_SECRET_ACCESS_KEY);
+
+    // Vault seals: re-probed on its own, the health turns False, Ready (configuration) stays True.
+    vaultAnswer = { ok: false, reason: 'VaultSealed', message: 'Vault is sealed' };
+    const sealed = await eventually('VaultSealed', async () => {
+      const p = await cluster.policy(ns, 'v');
+      return condition(p, 'KeyManagerReady')?.reason === 'VaultSealed' && p;
+    });
+    expect(condition(sealed, 'KeyManagerReady')).toMatchObject({ status: 'False' });
+    expect(condition(sealed, 'Ready')?.status).toBe('True');
+    const up = (await metrics.policyKeyManagerUp.get()).values.find(
+      (v) => v.labels.namespace === ns && v.labels.key_manager === 'vault-transit',
+    );
+    expect(up?.value).toBe(0);
+    const events = (await cluster.events(ns)).map((e) => `${e.type}/${e.reason}`);
+    expect(events).toEqual(
+      expect.arrayContaining(['Normal/KeyManagerHealthy', 'Warning/KeyManagerUnhealthy']),
+    );
+
+    const wide = await kubectlOk(kube.kubeconfigPath, ['get', 'encpol', 'v', '-n', ns, '-o', 'wide']);
+    expect(wide).toMatch(/VaultTransit\s+VaultSealed\s+Ready/);
+  });
+
+  it('probes AWS KMS with its own key pair, and reports a disabled key', async () => {
+    const ns = await cluster.createNamespace('kms');
+    await cluster.createSecret(ns, 'creds', creds);
+    await cluster.createSecret(ns, 'kms', {
+      AWS_ACCESS_KEY_ID: 'AKIDKMS',
+      AWS_SECRET_ACCESS_KEY: 'kms-secret',
+    });
+    const fake = fakeProbe(() => ({ ok: false, reason: 'KMSKeyDisabled', message: 'key is disabled' }));
+    controller = await startController({ keyManagerProbe: fake.probe });
+    const keyId = 'arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    await cluster.applyPolicy(ns, 'k', {
+      upstream,
+      key: { source: 'AWSKMS', awsKms: { keyId, credentialsSecretRef: { name: 'kms' } } },
+    });
+    const policy = await ready(ns, 'k');
+    await eventually(
+      'KMSKeyDisabled',
+      async () => condition(await cluster.policy(ns, 'k'), 'KeyManagerReady')?.reason === 'KMSKeyDisabled',
+    );
+    expect(policy.status?.keySource).toBe('AWSKMS');
+    // Policies of earlier tests are probed too: look at this one's.
+    expect(fake.calls.find((c) => c.kind === 'aws-kms')).toEqual({
+      kind: 'aws-kms',
+      options: {
+        id: 'kms',
+        keyId,
+        region: 'eu-central-1',
+        credentials: { accessKeyId: 'AKIDKMS', secretAccessKey: 'kms-secret' },
+      },
+    });
+    const text =
+      (await cluster.core.readNamespacedConfigMap({ namespace: ns, name: 'k-s3seal-proxy' })).data?.[
+        'proxy.yaml'
+      ] ?? '';
+    expect(text).toContain('keySource: aws-kms');
+    expect(text).not.toContain('kms-secret');
+    expect(text).not.toContain('AKIDKMS');
+  });
+
+  it('keeps a managed keyring (never deleted, no longer rotated) as a read source after a switch to Vault', async () => {
+    const ns = await cluster.createNamespace('switch');
+    await cluster.createSecret(ns, 'creds', creds);
+    await cluster.createSecret(ns, 'vault-token', { token: VAULT_TOKEN });
+    const fake = fakeProbe(() => ({ ok: true, reason: 'VaultReachable', message: 'ok' }));
+    controller = await startController({ keyManagerProbe: fake.probe });
+    await cluster.applyPolicy(ns, 'p', { upstream, key: { managed: { rotationPeriod: '720h' } } });
+    await ready(ns, 'p');
+    const before = await cluster.secret(ns, 'p-kek');
+    const address = 'https://vault-switch.example:8200';
+    const ours = (): KeyManagerTarget[] =>
+      fake.calls.filter((c) => c.kind === 'vault-transit' && c.options.address === address);
+    expect(ours()).toEqual([]);
+
+    await cluster.patchPolicy(ns, 'p', {
+      spec: { key: { source: 'VaultTransit', vaultTransit: { ...vaultTransit, address } } },
+    });
+    const switched = await eventually('switched to Vault', async () => {
+      const p = await cluster.policy(ns, 'p');
+      return p?.status?.keySource === 'VaultTransit' && condition(p, 'Ready')?.status === 'True' && p;
+    });
+    expect(switched.status).toMatchObject({ keySecretName: 'p-kek', keyringId: 'p', keyVersions: 1 });
+    expect(switched.status?.activeKeyVersion).toBeUndefined();
+    expect(switched.status?.nextRotationTime).toBeUndefined();
+    const text =
+      (await cluster.core.readNamespacedConfigMap({ namespace: ns, name: 'p-s3seal-proxy' })).data?.[
+        'proxy.yaml'
+      ] ?? '';
+    expect(text).toContain('kekDir: /etc/s3seal/kek');
+    expect(text).toContain('keyringId: p');
+    expect(text).toContain('keySource: vault-transit');
+    expect(text).toContain(`vaultAddress: ${address}`);
+    expect(text).not.toContain(VAULT_TOKEN);
+    expect(ours().length).toBeGreaterThan(0);
+
+    // Far past the rotation period: an external source stops rotation, and the keyring stays as it was.
+    clockOffsetMs = 31 * DAY_MS;
+    await cluster.patchPolicy(ns, 'p', { metadata: { labels: { nudge: '1' } } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await cluster.secret(ns, 'p-kek'))?.data).toEqual(before?.data);
+
+    // Deleting the kept keyring is noticed, not papered over.
+    await cluster.core.deleteNamespacedSecret({ namespace: ns, name: 'p-kek' });
+    await eventually(
+      'KeySecretLost',
+      async () => condition(await cluster.policy(ns, 'p'), 'KeyReady')?.reason === 'KeySecretLost',
+    );
   });
 });

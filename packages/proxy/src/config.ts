@@ -39,6 +39,16 @@ export interface ProxyConfig {
   readonly clientCredentialsFile: string | undefined;
   readonly kekDir: string | undefined;
   readonly keyringId: string;
+  /** Whether a keyring is configured (a directory or S3SEAL_KEK_* variables). */
+  readonly hasKeyring: boolean;
+  /** Which key source wraps new data keys; the other configured ones only open old objects. */
+  readonly keySource: KeySourceKind;
+  /** The Vault/OpenBao Transit key source, when configured. */
+  readonly vault: VaultSourceConfig | undefined;
+  /** The AWS KMS key source, when configured. */
+  readonly kms: KmsSourceConfig | undefined;
+  /** Unwrapped data keys kept in memory: how long and how many (either 0: off). */
+  readonly dekCache: { readonly ttlSeconds: number; readonly maxEntries: number };
   readonly chunkSize: number;
   readonly algorithm: 'AES256GCM' | 'CHACHA20POLY1305';
   readonly bindObjectKey: boolean;
@@ -67,6 +77,44 @@ export interface ProxyConfig {
   readonly multipart: MultipartConfig | undefined;
   /** The keyring variables (S3SEAL_KEK_*) when no directory is set; read here so nothing else reads env. */
   readonly keyringEnv: Readonly<Record<string, string>>;
+}
+
+export type KeySourceKind = 'keyring' | 'vault-transit' | 'aws-kms';
+
+export type VaultAuthConfig =
+  | { readonly method: 'token'; readonly token: Secret }
+  | { readonly method: 'token-file'; readonly file: string }
+  | {
+      readonly method: 'kubernetes';
+      readonly role: string;
+      readonly mount: string;
+      readonly serviceAccountTokenFile: string;
+    };
+
+export interface VaultSourceConfig {
+  readonly id: string;
+  readonly address: URL;
+  readonly mount: string;
+  readonly key: string;
+  readonly namespace: string | undefined;
+  readonly auth: VaultAuthConfig;
+  readonly caFile: string | undefined;
+}
+
+export interface KmsSourceConfig {
+  readonly id: string;
+  readonly keyId: string;
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  readonly previousKeyArns: readonly string[];
+  /** Explicit credentials; undefined: the AWS SDK's standard chain. */
+  readonly credentials:
+    | {
+        readonly accessKeyId: string;
+        readonly secretAccessKey: Secret;
+        readonly sessionToken: Secret | undefined;
+      }
+    | undefined;
 }
 
 export interface ValkeyConfig {
@@ -129,6 +177,8 @@ export function buildCli(argv: readonly string[]): ReturnType<typeof yargs> {
 export function loadConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
+  /** `keys`: only the key sources matter (the CLI's rewrap reads a proxy's configuration for them). */
+  purpose: 'proxy' | 'keys' = 'proxy',
 ): ProxyConfig {
   const problems: string[] = [];
   // A flag yargs refuses (unknown, under strict) is one more problem, not an exit of its own.
@@ -165,8 +215,9 @@ export function loadConfig(
   // not also a "plain http to a non-loopback host" one about the placeholder.
   let isUpstreamParsed = false;
   const upstreamText = raw.upstream as string | undefined;
-  if (upstreamText === undefined) problems.push('upstream is required (S3SEAL_UPSTREAM or --upstream)');
-  else {
+  if (upstreamText === undefined) {
+    if (purpose === 'proxy') problems.push('upstream is required (S3SEAL_UPSTREAM or --upstream)');
+  } else {
     try {
       upstream = new URL(upstreamText);
       isUpstreamParsed = true;
@@ -187,6 +238,7 @@ export function loadConfig(
     );
   }
   if (
+    purpose === 'proxy' &&
     raw.upstreamCredentialsFile === undefined &&
     (raw.accessKeyId === undefined || raw.secretAccessKey === undefined)
   ) {
@@ -197,9 +249,28 @@ export function loadConfig(
   const keyringEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(env))
     if (name.startsWith('S3SEAL_KEK_') && value !== undefined) keyringEnv[name] = value;
-  if (raw.kekDir === undefined && keyringEnv['S3SEAL_KEK_ACTIVE'] === undefined) {
+  const hasKeyring = raw.kekDir !== undefined || keyringEnv['S3SEAL_KEK_ACTIVE'] !== undefined;
+  const keySource = raw.keySource as KeySourceKind;
+  if (keySource === 'keyring' && !hasKeyring) {
     problems.push('a keyring is required: S3SEAL_KEK_DIR, or S3SEAL_KEK_V<n> and S3SEAL_KEK_ACTIVE');
   }
+  const vault = vaultConfig(raw, keySource === 'vault-transit', problems);
+  const kms = kmsConfig(raw, env, keySource === 'aws-kms', problems);
+  const sourceIds = [
+    ...(hasKeyring ? [['keyringId', raw.keyringId as string]] : []),
+    ...(vault ? [['vaultSourceId', vault.id]] : []),
+    ...(kms ? [['kmsSourceId', kms.id]] : []),
+  ];
+  for (const [name, id] of sourceIds) {
+    if (!KEY_SOURCE_ID.test(id!)) problems.push(`${name} "${id}" is not a lowercase DNS-like name`);
+    const clash = sourceIds.find(([other, otherId]) => other !== name && otherId === id);
+    if (clash && name! < clash[0]!)
+      problems.push(`${name} and ${clash[0]} are both "${id}": key source names must differ`);
+  }
+  const dekCache = {
+    ttlSeconds: raw.dekCacheSeconds as number,
+    maxEntries: raw.dekCacheEntries as number,
+  };
   const chunkSize = raw.chunkSize as number;
   if (chunkSize < 4096 || chunkSize > 16 * 1024 * 1024)
     problems.push(`chunkSize ${chunkSize} is outside 4096..16777216`);
@@ -237,6 +308,11 @@ export function loadConfig(
     clientCredentialsFile: raw.clientCredentialsFile as string | undefined,
     kekDir: raw.kekDir as string | undefined,
     keyringId: raw.keyringId as string,
+    hasKeyring,
+    keySource,
+    vault,
+    kms,
+    dekCache: Object.freeze(dekCache),
     chunkSize,
     algorithm: raw.algorithm as ProxyConfig['algorithm'],
     bindObjectKey: raw.bindObjectKey as boolean,
@@ -259,6 +335,120 @@ export function loadConfig(
     logLevel: raw.logLevel as string,
     keyringEnv: Object.freeze(keyringEnv),
     multipart,
+  });
+}
+
+/** What objects record as a key source's name (core's KEYRING_ID_PATTERN). */
+const KEY_SOURCE_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** The Transit key source: configured by vaultAddress; required when it is the active source. */
+function vaultConfig(raw: Raw, isActive: boolean, problems: string[]): VaultSourceConfig | undefined {
+  const addressText = raw.vaultAddress as string | undefined;
+  if (addressText === undefined) {
+    if (isActive) problems.push('keySource vault-transit needs S3SEAL_VAULT_ADDRESS and S3SEAL_VAULT_KEY');
+    return undefined;
+  }
+  let address: URL | undefined;
+  try {
+    address = new URL(addressText);
+    if (address.protocol !== 'http:' && address.protocol !== 'https:') address = undefined;
+  } catch {
+    // reported below
+  }
+  if (!address) problems.push(`vaultAddress "${addressText}" is not an http(s) URL`);
+  else if (address.protocol === 'http:' && !isLoopback(address.hostname) && raw.insecureUpstream !== true)
+    problems.push(
+      `vaultAddress ${address.origin} is plain http to a non-loopback host: data keys would cross the network in clear; use https`,
+    );
+  const key = raw.vaultKey as string | undefined;
+  if (key === undefined) problems.push('S3SEAL_VAULT_ADDRESS needs S3SEAL_VAULT_KEY (the Transit key name)');
+  const mount = (raw.vaultMount as string).replace(/^\/+|\/+$/g, '');
+  const token = raw.vaultToken as string | undefined;
+  const tokenFile = raw.vaultTokenFile as string | undefined;
+  const role = raw.vaultAuthRole as string | undefined;
+  const methods = [token, tokenFile, role].filter((m) => m !== undefined).length;
+  if (methods !== 1)
+    problems.push(
+      'Vault needs exactly one way to authenticate: S3SEAL_VAULT_TOKEN, S3SEAL_VAULT_TOKEN_FILE or S3SEAL_VAULT_AUTH_ROLE (Kubernetes auth)',
+    );
+  const auth: VaultAuthConfig =
+    token !== undefined
+      ? { method: 'token', token: new Secret(token) }
+      : tokenFile !== undefined
+        ? { method: 'token-file', file: tokenFile }
+        : {
+            method: 'kubernetes',
+            role: role ?? '',
+            mount: (raw.vaultAuthMount as string).replace(/^\/+|\/+$/g, ''),
+            serviceAccountTokenFile: raw.vaultServiceAccountTokenFile as string,
+          };
+  const caFile = raw.vaultCaFile as string | undefined;
+  if (caFile !== undefined && address?.protocol !== 'https:')
+    problems.push('S3SEAL_VAULT_CA_FILE needs an https:// vaultAddress');
+  return Object.freeze({
+    id: raw.vaultSourceId as string,
+    address: address ?? new URL('http://invalid.invalid'),
+    mount,
+    key: key ?? '',
+    namespace: raw.vaultNamespace as string | undefined,
+    auth: Object.freeze(auth),
+    caFile,
+  });
+}
+
+/** The KMS key source: configured by kmsKeyId; required when it is the active source. */
+function kmsConfig(
+  raw: Raw,
+  env: Readonly<Record<string, string | undefined>>,
+  isActive: boolean,
+  problems: string[],
+): KmsSourceConfig | undefined {
+  const keyId = raw.kmsKeyId as string | undefined;
+  if (keyId === undefined) {
+    if (isActive) problems.push('keySource aws-kms needs S3SEAL_KMS_KEY_ID');
+    return undefined;
+  }
+  const arnRegion = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(keyId)?.[1];
+  const region =
+    (raw.kmsRegion as string | undefined) ?? arnRegion ?? env['AWS_REGION'] ?? (raw.region as string);
+  const endpoint = raw.kmsEndpoint as string | undefined;
+  if (endpoint !== undefined) {
+    try {
+      const url = new URL(endpoint);
+      if (url.protocol === 'http:' && !isLoopback(url.hostname) && raw.insecureUpstream !== true)
+        problems.push(`kmsEndpoint ${url.origin} is plain http to a non-loopback host; use https`);
+    } catch {
+      problems.push(`kmsEndpoint "${endpoint}" is not a URL`);
+    }
+  }
+  const previousKeyArns = (raw.kmsPreviousKeyArns as string[] | undefined) ?? [];
+  for (const arn of previousKeyArns) {
+    if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/.test(arn))
+      problems.push(
+        `kmsPreviousKeyArns: "${arn}" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)`,
+      );
+  }
+  const accessKeyId = raw.kmsAccessKeyId as string | undefined;
+  const secretAccessKey = raw.kmsSecretAccessKey as string | undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    problems.push(
+      'S3SEAL_KMS_ACCESS_KEY_ID and S3SEAL_KMS_SECRET_ACCESS_KEY go together: set both or neither',
+    );
+  const sessionToken = raw.kmsSessionToken as string | undefined;
+  return Object.freeze({
+    id: raw.kmsSourceId as string,
+    keyId,
+    region,
+    endpoint,
+    previousKeyArns: Object.freeze([...previousKeyArns]),
+    credentials:
+      accessKeyId === undefined || secretAccessKey === undefined
+        ? undefined
+        : Object.freeze({
+            accessKeyId,
+            secretAccessKey: new Secret(secretAccessKey),
+            sessionToken: sessionToken === undefined ? undefined : new Secret(sessionToken),
+          }),
   });
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Keyring } from '@s3seal/core';
+import type { KeySources } from '@s3seal/core';
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { RawRequest, VerifiedRequest } from './auth/index.js';
@@ -7,6 +7,7 @@ import type { ProxyConfig } from './config.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { RequestMeter } from './observability/request-meter.js';
 import type { LayoutCache } from './ops/layout-cache.js';
+import type { OpenedKeysCache } from './ops/opened-keys.js';
 import type { S3Action } from './router.js';
 import type { RequestTarget } from './s3/request-target.js';
 import type { UploadStateStore } from './state/upload-state-store.js';
@@ -16,8 +17,10 @@ import type { UpstreamClient } from './upstream/upstream-client.js';
 export interface ProxyServices {
   readonly config: ProxyConfig;
   readonly upstream: UpstreamClient;
-  /** The current keyring (it follows its directory, so ask per request). */
-  readonly keyring: () => Keyring;
+  /** The current key sources (a keyring follows its directory, so ask per request). */
+  readonly keys: () => KeySources;
+  /** Unwrapped data keys of recent objects and uploads (bounded in time and size). */
+  readonly openedKeys: OpenedKeysCache;
   readonly log: Logger;
   /** Whether a bucket's objects are encrypted (S3SEAL_BUCKETS). */
   readonly isEncryptedBucket: (bucket: string) => boolean;

@@ -1,4 +1,6 @@
 export { readKeyringDirectory, WatchedKeyring } from './keyring/keyring-directory.js';
+export { openProxyKeySources } from './keys/proxy-key-sources.js';
+export type { ProxyKeySources } from './keys/proxy-key-sources.js';
 export type { KeyringWatchOptions } from './keyring/keyring-directory.js';
 export { loadConfig, ConfigError } from './config.js';
 export type { ProxyConfig } from './config.js';

@@ -37,6 +37,11 @@ export class ProxyMetrics {
   readonly valkeyErrors: Counter<'operation'>;
   /** The active key version's number (v3 → 3), per keyring. */
   readonly activeKekVersion: Gauge<'keyring'>;
+  /** Calls to external key managers (Vault Transit, AWS KMS) by source, operation and outcome. */
+  readonly keyManagerCalls: Counter<'source' | 'operation' | 'outcome'>;
+  readonly keyManagerDuration: Histogram<'source' | 'operation'>;
+  /** 1 while a key manager's last probe succeeded, per key source. */
+  readonly keyManagerUp: Gauge<'source'>;
   /** Bound once: the data path adds to these without a label lookup. */
   readonly clientBytesIn: Counter.Internal;
   readonly clientBytesOut: Counter.Internal;
@@ -123,6 +128,25 @@ export class ProxyMetrics {
       name: 's3seal_proxy_valkey_errors_total',
       help: 'Upload-state store (Valkey) operations that failed',
       labelNames: ['operation'],
+      registers,
+    });
+    this.keyManagerCalls = new Counter({
+      name: 's3seal_proxy_key_manager_calls_total',
+      help: 'Calls to external key managers by key source, operation (wrap, unwrap, generate, rewrap) and outcome (ok, unavailable, denied, unwrap_failed, error)',
+      labelNames: ['source', 'operation', 'outcome'],
+      registers,
+    });
+    this.keyManagerDuration = new Histogram({
+      name: 's3seal_proxy_key_manager_duration_seconds',
+      help: 'Time an external key manager took to answer, by key source and operation',
+      labelNames: ['source', 'operation'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.keyManagerUp = new Gauge({
+      name: 's3seal_proxy_key_manager_up',
+      help: "1 while the key manager's last probe succeeded, else 0, per key source",
+      labelNames: ['source'],
       registers,
     });
     // Read from the keyring at each scrape, so a reloaded keyring (a rotated Secret) shows at once.

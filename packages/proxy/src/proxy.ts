@@ -1,14 +1,14 @@
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Keyring } from '@s3seal/core';
 import type { Logger } from 'pino';
 import { makeBucketMatcher } from './bucket-policy.js';
 import { ConfigError } from './config.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyServices } from './context.js';
 import { clientCredentials, upstreamCredentials } from './credentials.js';
-import { WatchedKeyring } from './keyring/keyring-directory.js';
+import { openProxyKeySources } from './keys/proxy-key-sources.js';
+import { OpenedKeysCache } from './ops/opened-keys.js';
 import { RequestLimits } from './limits/request-limits.js';
 import { ProxyMetrics } from './metrics.js';
 import { createProxyLogger } from './observability/log.js';
@@ -54,20 +54,9 @@ export async function startProxy(
   } catch (err: unknown) {
     throw new ConfigError([`TLS files: ${(err as Error).message}`]);
   }
-  const watched =
-    config.kekDir === undefined
-      ? undefined
-      : await WatchedKeyring.open(config.kekDir, {
-          keyringId: config.keyringId,
-          onReload: (k) =>
-            log.info({ activeVersion: k.activeVersion, versions: k.versions() }, 'keyring reloaded'),
-          onError: (err) => log.error({ err }, 'keyring reload failed; keeping the previous keyring'),
-        });
-  const fromEnv = watched
-    ? undefined
-    : Keyring.fromEnv({ S3SEAL_KEK_ID: config.keyringId, ...config.keyringEnv });
-  const keyring = watched ? (): Keyring => watched.current() : (): Keyring => fromEnv!;
-  const metrics = new ProxyMetrics({ keyring });
+  const metrics = new ProxyMetrics();
+  const keySources = await openProxyKeySources(config, log, metrics);
+  if (keySources.keyring) metrics.observeKeyring(keySources.keyring);
 
   const onCredentialsError = (err: unknown): void =>
     log.error({ err }, 'credentials file unreadable or invalid; keeping the last good one');
@@ -90,7 +79,7 @@ export async function startProxy(
   try {
     if (valkey) await connectValkey(valkey, config.multipart!.isValkeyRequired, log);
   } catch (err: unknown) {
-    watched?.close();
+    await keySources.close();
     keyPair?.close();
     await upstream.close();
     throw err;
@@ -98,7 +87,11 @@ export async function startProxy(
   const services: ProxyServices = {
     config,
     upstream,
-    keyring,
+    keys: keySources.keys,
+    openedKeys: new OpenedKeysCache({
+      ttlMs: config.dekCache.ttlSeconds * 1000,
+      maxEntries: config.dekCache.maxEntries,
+    }),
     log,
     isEncryptedBucket: makeBucketMatcher(config.buckets),
     uploads: valkey ? new UploadStateStore(valkey, config.multipart!.ttlSeconds, metrics) : undefined,
@@ -123,7 +116,7 @@ export async function startProxy(
   const health = config.metricsListen
     ? createHealthServer(
         {
-          keyring: () => ({ ok: true, detail: `${keyring().id} ${keyring().activeVersion}` }),
+          ...keySources.checks,
           // False from the first moment of a shutdown, so no new traffic is routed here.
           s3Listener: () =>
             isShuttingDown ? { ok: false, detail: 'shutting down' } : { ok: server.listening },
@@ -143,7 +136,7 @@ export async function startProxy(
     server.close();
     health?.close();
     limits.close();
-    watched?.close();
+    await keySources.close();
     keyPair?.close();
     valkey?.disconnect();
     await probe.close();
@@ -157,8 +150,7 @@ export async function startProxy(
       listen: `${host}:${port}`,
       tls: keyPair !== undefined,
       upstream: config.upstream.origin,
-      keyring: keyring().id,
-      activeKey: keyring().activeVersion,
+      ...keySources.describe(),
       multipart: config.multipart ? 'encrypt' : 'refuse',
       ...(healthUrl === undefined ? {} : { health: healthUrl }),
     },
@@ -190,7 +182,7 @@ export async function startProxy(
       await closed;
     }
     limits.close();
-    watched?.close();
+    await keySources.close();
     keyPair?.close();
     health?.close();
     await probe.close();

@@ -42,6 +42,8 @@ describe('findBinary', () => {
 
   it.each([
     ['kube-apiserver', { S3SEAL_CACHE_DIR: '/nonexistent' }],
+    ['vault', { S3SEAL_CACHE_DIR: '/nonexistent' }],
+    ['moto_server', { S3SEAL_CACHE_DIR: '/nonexistent' }],
     ['minio', {}], // present but not executable
     ['redis-server', { PATH: '/nonexistent' }],
   ] as const)('reports a missing %s with the command that provides it', (name, env) => {

@@ -4,8 +4,11 @@ import path from 'node:path';
 import { isErrnoException, RigError } from './errors.js';
 import { cacheBinDir } from './paths.js';
 
-/** Built by scripts/test-deps.sh into the binary cache. */
-export type CachedBinary = 'minio' | 'etcd' | 'kube-apiserver';
+/**
+ * Put into the binary cache by scripts/test-deps.sh: built from source with Go, except
+ * moto_server, a symlink into the moto[server] venv the script installs from PyPI.
+ */
+export type CachedBinary = 'minio' | 'etcd' | 'kube-apiserver' | 'vault' | 'moto_server';
 /** Everything the rig runs; redis-server comes from the OS package and is found on PATH. */
 export type BinaryName = CachedBinary | 'redis-server';
 
@@ -27,7 +30,7 @@ export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.en
   if (isExecutableFile(file)) return file;
   throw new RigError(
     'S3SEAL_RIG_BINARY_MISSING',
-    `${name} not found at ${file}; run \`make test-deps\` to build it (S3SEAL_CACHE_DIR picks the cache)`,
+    `${name} not found at ${file}; run \`make test-deps\` to ${name === 'moto_server' ? 'install' : 'build'} it (S3SEAL_CACHE_DIR picks the cache)`,
   );
 }
 

@@ -5,6 +5,8 @@ export type RigErrorCode =
   | 'S3SEAL_RIG_BINARY_MISSING'
   | 'S3SEAL_RIG_SERVER_EXITED'
   | 'S3SEAL_RIG_READY_TIMEOUT'
+  /** A started server refused a setup call (Vault mounting transit, moto creating a key). */
+  | 'S3SEAL_RIG_SERVER_SETUP'
   | 'S3SEAL_RIG_BAD_BACKEND'
   | 'S3SEAL_RIG_NO_CONTAINER_ENGINE'
   | 'S3SEAL_RIG_BAD_VALKEY_URL';

@@ -20,6 +20,8 @@ export interface KubeApi {
   kubeconfigPath: string;
   /** The CA of the serving certificate (and of client certificates), PEM. */
   caPem: string;
+  /** The public key that verifies service-account tokens (what a JWT verifier such as Vault's needs), PEM. */
+  serviceAccountPublicKeyPem: string;
   /** Process ids, to check that stop() left nothing behind. */
   pids: { etcd: number; kubeApiserver: number };
   /** A fresh client-node KubeConfig loaded from kubeconfigPath. */
@@ -67,6 +69,7 @@ export async function startKubeApi(options: StartKubeApiOptions = {}): Promise<K
       return apiserver.kubeconfigPath;
     },
     caPem: pki.caPem,
+    serviceAccountPublicKeyPem: pki.serviceAccount.publicKeyPem,
     pids,
     kubeConfig: () => {
       const kc = new KubeConfig();

@@ -1,11 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Keyring } from '@s3seal/core';
+import type { KeySources } from '@s3seal/core';
 import type { CommandModule } from 'yargs';
 import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
-import { loadBackendConfig, loadKeyring, withBackendOptions } from '../config.js';
+import { loadBackendConfig, loadKeySources, withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { rewrapObject } from '../objects/rewrap-object.js';
 import { createBackendClient } from '../s3/backend-client.js';
@@ -18,19 +18,19 @@ import type { BulkArgs } from './output.js';
 type RewrapStatus = 'rewrapped' | 'would-rewrap' | 'current' | 'legacy';
 
 /**
- * Re-wraps every object under the prefix to the active KEK version. Objects already under it
+ * Re-wraps every object under the prefix with the active key source. Objects already under it
  * are skipped (`current`), which is what makes a re-run resume where a stopped one ended.
  */
 export async function rewrapPrefix(
   client: S3Client,
-  keyring: Keyring,
+  sources: KeySources,
   location: S3Location,
   options: BulkOptions & { isDryRun: boolean },
 ): Promise<BulkSummary> {
   const run = await runOverPrefix<RewrapStatus>(client, location, options, async ({ key }) => {
     const object = await readStoredObject(client, location.bucket, key);
     if (object.kind === 'legacy') return { status: 'legacy' };
-    const result = await rewrapObject(client, keyring, object, options);
+    const result = await rewrapObject(client, sources, object, options);
     return { status: result.status, detail: `${result.from} -> ${result.to}` };
   });
   return summarize('rewrap', location, run, {
@@ -46,7 +46,7 @@ export const rewrapCommand: CommandModule<
 > = {
   command: 'rewrap <url>',
   describe:
-    're-wrap the data key of every object under s3://bucket/prefix with the active KEK version, server-side, without re-encrypting; exit 1 if any fails',
+    're-wrap the data key of every object under s3://bucket/prefix with the active KEK version (or, with --proxy-config, the active key source: a rotated Transit key, another key manager), server-side, without re-encrypting; exit 1 if any fails',
   builder: (y) =>
     withBackendOptions(y)
       .positional('url', { type: 'string', demandOption: true, describe: 's3://bucket/prefix' })
@@ -58,10 +58,10 @@ export const rewrapCommand: CommandModule<
       }),
   handler: async (args) => {
     const location = parseS3Url(args.url, { isKeyRequired: false });
-    const keyring = (await loadKeyring(args, { isRequired: true }))!;
+    const keys = await loadKeySources(args);
     const client = createBackendClient(loadBackendConfig(args));
     try {
-      const summary = await rewrapPrefix(client, keyring, location, {
+      const summary = await rewrapPrefix(client, keys.sources, location, {
         concurrency: args.concurrency,
         progress: stderrProgress('rewrap'),
         isDryRun: args['dry-run'],
@@ -69,6 +69,7 @@ export const rewrapCommand: CommandModule<
       reportSummary(summary, location.bucket, args.json);
     } finally {
       client.destroy();
+      await keys.close();
     }
   },
 };

@@ -1,11 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Keyring } from '@s3seal/core';
+import type { KeySources } from '@s3seal/core';
 import type { CommandModule } from 'yargs';
 import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
-import { loadBackendConfig, loadKeyring, withBackendOptions } from '../config.js';
+import { loadBackendConfig, loadKeySources, withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { verifyObject } from '../objects/verify-object.js';
 import { createBackendClient } from '../s3/backend-client.js';
@@ -20,14 +20,14 @@ type VerifyStatus = 'ok' | 'legacy';
 /** Decrypt-checks every object under the prefix; legacy objects are listed, not failed. */
 export async function verifyPrefix(
   client: S3Client,
-  keyring: Keyring,
+  sources: KeySources,
   location: S3Location,
   options: BulkOptions,
 ): Promise<BulkSummary> {
   const run = await runOverPrefix<VerifyStatus>(client, location, options, async ({ key }) => {
     const object = await readStoredObject(client, location.bucket, key);
     if (object.kind === 'legacy') return { status: 'legacy' };
-    await verifyObject(client, keyring, object);
+    await verifyObject(client, sources, object);
     return { status: 'ok' };
   });
   return summarize('verify', location, run, {
@@ -47,16 +47,17 @@ export const verifyCommand: CommandModule<object, BackendArgs & BulkArgs & { url
       .options(BULK_OPTIONS),
   handler: async (args) => {
     const location = parseS3Url(args.url, { isKeyRequired: false });
-    const keyring = (await loadKeyring(args, { isRequired: true }))!;
+    const keys = await loadKeySources(args);
     const client = createBackendClient(loadBackendConfig(args));
     try {
-      const summary = await verifyPrefix(client, keyring, location, {
+      const summary = await verifyPrefix(client, keys.sources, location, {
         concurrency: args.concurrency,
         progress: stderrProgress('verify'),
       });
       reportSummary(summary, location.bucket, args.json);
     } finally {
       client.destroy();
+      await keys.close();
     }
   },
 };

@@ -1,7 +1,7 @@
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isWrappedWithActiveKek, rewrapObjectMetadata } from '@s3seal/core';
-import type { Keyring } from '@s3seal/core';
+import type { KeySources } from '@s3seal/core';
 import { copySource, describingHeaders, readTagging } from '../s3/backend-client.js';
 import { copyObjectInParts } from '../s3/multipart-copy.js';
 import type { ByteRange } from '../s3/multipart-copy.js';
@@ -14,15 +14,16 @@ export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 const SINGLE_COPY_PART_BYTES = 1024 ** 3;
 
 export interface RewrapResult {
-  /** `current`: already under the active KEK, left alone. */
+  /** `current`: already under the active key source's current key, left alone. */
   readonly status: 'rewrapped' | 'would-rewrap' | 'current';
-  /** `<keyring id>:<version>` before and after. */
+  /** `<key source>:<version>` before and after. */
   readonly from: string;
   readonly to: string;
 }
 
 /**
- * Re-wraps one object's data key under the keyring's active KEK, in the backend, without
+ * Re-wraps one object's data key with the active key source (a rotated KEK or Transit key, or
+ * another key manager a policy moved to), in the backend, without
  * re-encrypting it: the DEK and so the sealed body stay valid (docs/FORMAT.md §1). The object
  * is rewritten onto itself server-side with new metadata, pinned to the ETag read, so a
  * concurrent overwrite fails this object (PreconditionFailed) instead of being replaced.
@@ -37,15 +38,17 @@ export interface RewrapResult {
  */
 export async function rewrapObject(
   client: S3Client,
-  keyring: Keyring,
+  sources: KeySources,
   object: SealedObject,
   options: { isDryRun: boolean },
 ): Promise<RewrapResult> {
   const from = `${object.info.kek.keyringId}:${object.info.kek.version}`;
-  const to = `${keyring.id}:${keyring.activeVersion}`;
-  if (isWrappedWithActiveKek(keyring, object.info)) return { status: 'current', from, to };
+  if (isWrappedWithActiveKek(sources, object.info)) return { status: 'current', from, to: from };
   // Unwraps before anything is written (or in a dry run): a missing KEK version fails here.
-  const { metadata } = rewrapObjectMetadata(keyring, object.metadata, { fromObjectKey: object.key });
+  const { metadata, envelope } = await rewrapObjectMetadata(sources, object.metadata, {
+    from: { bucket: object.bucket, key: object.key },
+  });
+  const to = `${envelope.info.kek.keyringId}:${envelope.info.kek.version}`;
   if (options.isDryRun) return { status: 'would-rewrap', from, to };
 
   const headers = describingHeaders(object.head);

@@ -4,8 +4,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createObjectDecryptStream, openEnvelope } from '@s3seal/core';
-import type { Keyring } from '@s3seal/core';
+import { createObjectDecryptStream, openEnvelopeWith } from '@s3seal/core';
+import type { KeySources } from '@s3seal/core';
 import { CliError } from '../errors.js';
 import { readLayout } from '../s3/stored-object.js';
 import type { SealedObject } from '../s3/stored-object.js';
@@ -19,10 +19,10 @@ import type { SealedObject } from '../s3/stored-object.js';
  */
 export async function verifyObject(
   client: S3Client,
-  keyring: Keyring,
+  sources: KeySources,
   object: SealedObject,
 ): Promise<number> {
-  const { info, dek } = openEnvelope(keyring, object.metadata, object.key);
+  const { info, dek } = await openEnvelopeWith(sources, object.metadata, object);
   const { layout } = await readLayout(client, object);
   const get = await client.send(
     new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: object.etag }),

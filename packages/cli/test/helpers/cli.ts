@@ -5,14 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { MinioServer } from '@s3seal/testkit';
 
@@ -25,8 +18,13 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `node packages/cli/dist/main.js <args>` with the backend in the standard AWS variables. */
-export async function runCli(args: readonly string[], minio: MinioServer): Promise<CliResult> {
+/** `node packages/cli/dist/main.js <args>` with the backend in the standard AWS variables (and `env`). */
+export async function runCli(
+  args: readonly string[],
+  minio: MinioServer,
+  /** More variables (a Vault token, say: kept out of config files, as a deployment would). */
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliResult> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` (make test does)`);
   return new Promise((resolve, reject) => {
     execFile(
@@ -42,6 +40,7 @@ export async function runCli(args: readonly string[], minio: MinioServer): Promi
           AWS_REGION: minio.region,
           AWS_ACCESS_KEY_ID: minio.accessKeyId,
           AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+          ...env,
         },
       },
       (err, stdout, stderr) => {
@@ -52,34 +51,6 @@ export async function runCli(args: readonly string[], minio: MinioServer): Promi
       },
     );
   });
-}
-
-/** A multipart upload of `parts` through `client` (the proxy), one UploadPart each. */
-export async function putMultipart(
-  client: S3Client,
-  bucket: string,
-  key: string,
-  parts: readonly Buffer[],
-  extra: { ContentType?: string; Metadata?: Record<string, string> } = {},
-): Promise<void> {
-  const { UploadId } = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...extra }),
-  );
-  const done: { PartNumber: number; ETag: string | undefined }[] = [];
-  for (const [i, body] of parts.entries()) {
-    const out = await client.send(
-      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: i + 1, Body: body }),
-    );
-    done.push({ PartNumber: i + 1, ETag: out.ETag });
-  }
-  await client.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId,
-      MultipartUpload: { Parts: done },
-    }),
-  );
 }
 
 export async function put(
@@ -130,3 +101,5 @@ export function expectSameBytes(actual: Buffer, expected: Buffer, what: string):
     `${what}: got ${actual.length} bytes (md5 ${md5(actual)}), expected ${expected.length} (md5 ${md5(expected)})`,
   );
 }
+
+export { putMultipart } from '@s3seal/testkit';

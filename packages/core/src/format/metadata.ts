@@ -30,11 +30,18 @@ export const USER_METADATA_LIMIT_BYTES = 2048;
 
 /** `single`: one PutObject body. `multipart`: parts that each start with a part header. */
 export type Layout = 'single' | 'multipart';
-/** How the DEK is wrapped; later key providers add schemes. */
-export type WrapScheme = 'kwp';
+/**
+ * How the DEK is wrapped: `kwp` with a KEK of the local keyring (AES key wrap under a derived
+ * key), `vault-transit` by a Vault/OpenBao Transit key, `aws-kms` by an AWS KMS key.
+ */
+export type WrapScheme = 'kwp' | 'vault-transit' | 'aws-kms';
+export const WRAP_SCHEMES: readonly WrapScheme[] = ['kwp', 'vault-transit', 'aws-kms'];
 
+/** Which key wrapped an object's DEK: the key source's id and the key version it used. */
 export interface KekRef {
+  /** The keyring id, or the name of the external key source (a proxy's configuration maps it). */
   readonly keyringId: string;
+  /** `v<N>`; for `aws-kms` the KMS key ARN. */
   readonly version: string;
 }
 
@@ -55,6 +62,10 @@ export interface SealedObjectInfo {
 
 export const KEYRING_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const KEK_VERSION_PATTERN = /^v[1-9][0-9]{0,8}$/;
+/** An AWS KMS key ARN (any partition), as KMS reports the key that wrapped a data key. */
+export const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]{1,32}:[0-9]{12}:key\/[A-Za-z0-9-]{1,128}$/;
+/** Wrapped keys of external key managers are opaque; bounded so metadata stays within S3's 2 KiB. */
+export const MAX_EXTERNAL_WRAPPED_BYTES = 1024;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 const MD5_HEX = /^[0-9a-f]{32}$/;
 
@@ -136,18 +147,23 @@ export function decodeMetadata(userMetadata: Readonly<Record<string, string>>): 
     problems.push(`${META.plaintextMd5} is not lowercase hex MD5`);
   const binding = required(META.binding);
   if (binding !== 'key' && binding !== 'none') problems.push(`${META.binding} is not key or none`);
-  const kek = parseKekRef(required(META.kek));
-  if (!kek) problems.push(`${META.kek} is not <keyring-id>:<version>`);
-  const wrap = required(META.wrap);
-  if (wrap !== 'kwp') problems.push(`${META.wrap} names an unknown wrap scheme`);
+  const wrapText = required(META.wrap);
+  const wrap = (WRAP_SCHEMES as readonly string[]).includes(wrapText) ? (wrapText as WrapScheme) : undefined;
+  if (!wrap) problems.push(`${META.wrap} names an unknown wrap scheme`);
+  const kek = parseKekRef(required(META.kek), wrap ?? 'kwp');
+  if (!kek) problems.push(`${META.kek} is not <key-source>:<version>`);
   const dekText = required(META.wrappedDek);
   const wrappedDek = Buffer.from(dekText, 'base64url');
   // Buffer.from ignores stray characters and unused trailing bits; insist on the canonical form.
-  if (wrappedDek.length !== WRAPPED_DEK_BYTES || wrappedDek.toString('base64url') !== dekText) {
+  const isRightLength =
+    wrap === 'kwp'
+      ? wrappedDek.length === WRAPPED_DEK_BYTES
+      : wrappedDek.length > 0 && wrappedDek.length <= MAX_EXTERNAL_WRAPPED_BYTES;
+  if (!isRightLength || wrappedDek.toString('base64url') !== dekText) {
     problems.push(`${META.wrappedDek} is not a canonical base64url wrapped key`);
   }
 
-  if (problems.length > 0 || !algorithm || !kek) throw invalid(problems);
+  if (problems.length > 0 || !algorithm || !kek || !wrap) throw invalid(problems);
   return {
     algorithm,
     chunkSize,
@@ -156,16 +172,18 @@ export function decodeMetadata(userMetadata: Readonly<Record<string, string>>): 
     plaintextMd5: md5Text === undefined ? undefined : Buffer.from(md5Text, 'hex'),
     isKeyBound: binding === 'key',
     kek,
-    wrap: 'kwp',
+    wrap,
     wrappedDek,
   };
 }
 
-function parseKekRef(text: string): KekRef | undefined {
-  const at = text.lastIndexOf(':');
+/** `<source id>:<version>`; the id has no colon, a KMS ARN after it has several. */
+function parseKekRef(text: string, wrap: WrapScheme): KekRef | undefined {
+  const at = text.indexOf(':');
   const keyringId = text.slice(0, at);
   const version = text.slice(at + 1);
-  if (at < 0 || !KEYRING_ID_PATTERN.test(keyringId) || !KEK_VERSION_PATTERN.test(version)) return undefined;
+  const versionPattern = wrap === 'aws-kms' ? KMS_KEY_ARN_PATTERN : KEK_VERSION_PATTERN;
+  if (at < 0 || !KEYRING_ID_PATTERN.test(keyringId) || !versionPattern.test(version)) return undefined;
   return { keyringId, version };
 }
 

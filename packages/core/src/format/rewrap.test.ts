@@ -18,6 +18,7 @@ const rotated = Keyring.fromKeys(
   'v2',
 );
 const onlyV2 = Keyring.fromKeys('default', new Map([['v2', v2]]), 'v2');
+const at = (key: string): { bucket: string; key: string } => ({ bucket: 'b', key });
 
 describe('rewrapObjectMetadata', () => {
   it('moves the data key to the active KEK: the same sealed bytes open with the new version alone', async () => {
@@ -26,7 +27,7 @@ describe('rewrapObjectMetadata', () => {
     const stored = { ...sealed.metadata, owner: 'team-a' };
     expect(isWrappedWithActiveKek(rotated, decodeMetadata(stored))).toBe(false);
 
-    const { metadata, envelope } = rewrapObjectMetadata(rotated, stored, { fromObjectKey: 'a/b' });
+    const { metadata, envelope } = await rewrapObjectMetadata(rotated, stored, { from: at('a/b') });
     expect(metadata['owner']).toBe('team-a');
     expect(metadata['s3seal-kek']).toBe('default:v2');
     expect(isWrappedWithActiveKek(rotated, envelope.info)).toBe(true);
@@ -38,9 +39,9 @@ describe('rewrapObjectMetadata', () => {
 
   it('binds to the destination key of a copy, and stores the given client metadata instead', async () => {
     const sealed = await sealBuffer(before, Buffer.from('copied'), { objectKey: 'src' });
-    const { metadata } = rewrapObjectMetadata(rotated, sealed.metadata, {
-      fromObjectKey: 'src',
-      toObjectKey: 'dst',
+    const { metadata } = await rewrapObjectMetadata(rotated, sealed.metadata, {
+      from: at('src'),
+      to: at('dst'),
       clientMetadata: { replaced: 'yes' },
     });
     expect(Object.keys(metadata).filter((n) => !n.startsWith('s3seal-'))).toEqual(['replaced']);
@@ -52,23 +53,20 @@ describe('rewrapObjectMetadata', () => {
 
   it('fails with the stable code when the object names a version the keyring lacks', async () => {
     const sealed = await sealBuffer(before, Buffer.from('x'), { objectKey: 'k' });
-    let caught: unknown;
-    try {
-      rewrapObjectMetadata(onlyV2, sealed.metadata, { fromObjectKey: 'k' });
-    } catch (err: unknown) {
-      caught = err;
-    }
+    const caught = await rewrapObjectMetadata(onlyV2, sealed.metadata, { from: at('k') }).catch(
+      (err: unknown) => err,
+    );
     expect(isCoreError(caught, 'S3SEAL_KEY_VERSION_UNKNOWN')).toBe(true);
   });
 
   it('refuses client metadata that would not fit next to s3seal’s', async () => {
     const sealed = await sealBuffer(before, Buffer.from('x'), { objectKey: 'k' });
-    expect(() =>
+    await expect(
       rewrapObjectMetadata(rotated, sealed.metadata, {
-        fromObjectKey: 'k',
+        from: at('k'),
         clientMetadata: { big: 'x'.repeat(2000) },
       }),
-    ).toThrow(expect.objectContaining({ code: 'S3SEAL_METADATA_TOO_LARGE' }));
+    ).rejects.toMatchObject({ code: 'S3SEAL_METADATA_TOO_LARGE' });
   });
 });
 

@@ -1,6 +1,6 @@
-import type { Keyring } from '../keyring/keyring.js';
-import { rewrapEnvelope } from './envelope.js';
-import type { SealedEnvelope } from './envelope.js';
+import type { KeySources } from '../keyring/key-source.js';
+import { rewrapEnvelopeWith } from './envelope.js';
+import type { ObjectLocation, SealedEnvelope } from './envelope.js';
 import { assertClientMetadataFits, METADATA_PREFIX } from './metadata.js';
 import type { SealedObjectInfo } from './metadata.js';
 
@@ -12,10 +12,10 @@ export interface RewrappedMetadata {
 }
 
 export interface RewrapOptions {
-  /** The key the object is stored under now (its data key may be bound to it). */
-  readonly fromObjectKey: string;
-  /** The key it will be stored under (a copy or rename); default: the same key. */
-  readonly toObjectKey?: string;
+  /** Where the object is stored now (its data key may be bound to its key and bucket). */
+  readonly from: ObjectLocation;
+  /** Where it will be stored (a copy or rename); default: the same place. */
+  readonly to?: ObjectLocation;
   /**
    * The client's metadata to store next to s3seal's. Default: the stored metadata without its
    * s3seal fields (an object re-wrapped in place keeps everything else it had).
@@ -24,18 +24,19 @@ export interface RewrapOptions {
 }
 
 /**
- * Re-wraps a stored object's data key under the keyring's active KEK (and for another object
- * key when copied) and builds the user metadata to write with it. Only metadata changes: the
- * DEK, and so every segment key (docs/FORMAT.md §1: HKDF of the DEK, salt and part number),
- * stays the same, so the stored body is valid as it is. This is the one rewrap used by the
- * proxy's CopyObject and by `s3seal rewrap`.
+ * Re-wraps a stored object's data key with the active key source (a rotated KEK, a new Transit
+ * key version, another key manager; and for another location when copied) and builds the
+ * user metadata to write with it. Only metadata changes: the DEK, and so every segment key
+ * (docs/FORMAT.md §1: HKDF of the DEK, salt and part number), stays the same, so the stored
+ * body is valid as it is. This is the one rewrap used by the proxy's CopyObject and by
+ * `s3seal rewrap`.
  */
-export function rewrapObjectMetadata(
-  keyring: Keyring,
+export async function rewrapObjectMetadata(
+  sources: KeySources,
   storedMetadata: Readonly<Record<string, string>>,
   options: RewrapOptions,
-): RewrappedMetadata {
-  const envelope = rewrapEnvelope(keyring, storedMetadata, options.fromObjectKey, options.toObjectKey);
+): Promise<RewrappedMetadata> {
+  const envelope = await rewrapEnvelopeWith(sources, storedMetadata, options.from, options.to);
   const client = options.clientMetadata ?? clientMetadataOf(storedMetadata);
   assertClientMetadataFits(client, envelope.metadata);
   return { envelope, metadata: { ...client, ...envelope.metadata } };
@@ -50,7 +51,8 @@ export function clientMetadataOf(metadata: Readonly<Record<string, string>>): Re
   return out;
 }
 
-/** Whether an object's data key is already wrapped with the keyring's active KEK (a rewrap would change nothing). */
-export function isWrappedWithActiveKek(keyring: Keyring, info: Pick<SealedObjectInfo, 'kek'>): boolean {
-  return info.kek.keyringId === keyring.id && info.kek.version === keyring.activeVersion;
+/** Whether an object's data key is already wrapped with the active source's current key (a rewrap would change nothing). */
+export function isWrappedWithActiveKek(sources: KeySources, info: Pick<SealedObjectInfo, 'kek'>): boolean {
+  const { active } = sources;
+  return info.kek.keyringId === active.id && active.isActiveVersion(info.kek.version);
 }

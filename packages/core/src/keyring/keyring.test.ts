@@ -19,7 +19,7 @@ describe('Keyring', () => {
     expect(keyring.id).toBe('backups');
     expect(keyring.activeVersion).toBe('v2');
     expect(keyring.versions()).toEqual(['v1', 'v2']);
-    expect(keyring.active().ref).toEqual({ keyringId: 'backups', version: 'v2' });
+    expect(keyring.activeKek().ref).toEqual({ keyringId: 'backups', version: 'v2' });
   });
 
   it('sorts versions numerically', () => {

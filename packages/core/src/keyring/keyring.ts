@@ -1,8 +1,10 @@
 import { createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { CoreError } from '../errors.js';
+import { deriveWrapKey, unwrapDek, wrapDek } from '../format/keys.js';
 import { KEK_VERSION_PATTERN, KEYRING_ID_PATTERN } from '../format/metadata.js';
 import type { KekRef } from '../format/metadata.js';
+import type { KeySource, KeySources, WrapContext, WrappedDataKey } from './key-source.js';
 
 export const KEK_BYTES = 32;
 export const DEFAULT_KEYRING_ID = 'default';
@@ -12,8 +14,12 @@ export const ACTIVE_ENTRY = 'active';
 /**
  * A set of versioned key-encryption keys, one of them active. New objects are wrapped with
  * the active version; any retained version unwraps. Immutable: a reload builds a new one.
+ *
+ * It is the `kwp` key source (docs/FORMAT.md §1), and on its own a whole set of sources (the
+ * usual case: one keyring, no external key manager).
  */
-export class Keyring {
+export class Keyring implements KeySource, KeySources {
+  readonly scheme = 'kwp' as const;
   readonly id: string;
   readonly activeVersion: string;
   private readonly keys: ReadonlyMap<string, KeyObject>;
@@ -84,7 +90,7 @@ export class Keyring {
   }
 
   /** The active KEK, for wrapping new data keys. */
-  active(): { ref: KekRef; key: KeyObject } {
+  activeKek(): { ref: KekRef; key: KeyObject } {
     return {
       ref: { keyringId: this.id, version: this.activeVersion },
       key: this.get(this.ref(this.activeVersion)),
@@ -111,6 +117,40 @@ export class Keyring {
 
   versions(): string[] {
     return [...this.keys.keys()].sort(compareVersions);
+  }
+
+  /** Wraps a DEK with the active KEK under the key derived from the object's binding digest. */
+  wrapSync(dek: Buffer, bindingDigest: Buffer): WrappedDataKey {
+    const { key } = this.activeKek();
+    return { version: this.activeVersion, wrapped: wrapDek(deriveWrapKey(key, bindingDigest), dek) };
+  }
+
+  unwrapSync(key: WrappedDataKey, bindingDigest: Buffer): Buffer {
+    const kek = this.get(this.ref(key.version));
+    return unwrapDek(deriveWrapKey(kek, bindingDigest), key.wrapped);
+  }
+
+  // KeySource: the keyring binds the object's metadata, not its bucket (docs/FORMAT.md §1).
+  wrap(dek: Buffer, context: WrapContext): Promise<WrappedDataKey> {
+    return Promise.resolve(this.wrapSync(dek, context.bindingDigest));
+  }
+
+  unwrap(key: WrappedDataKey, context: WrapContext): Promise<Buffer> {
+    // A throw in the executor rejects: an unknown version or a failed unwrap is a rejection.
+    return new Promise((resolve) => resolve(this.unwrapSync(key, context.bindingDigest)));
+  }
+
+  isActiveVersion(version: string): boolean {
+    return version === this.activeVersion;
+  }
+
+  // KeySources: a keyring alone is its own active source.
+  get active(): KeySource {
+    return this;
+  }
+
+  source(id: string): KeySource | undefined {
+    return id === this.id ? this : undefined;
   }
 
   private ref(version: string): KekRef {

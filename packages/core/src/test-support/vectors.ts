@@ -78,7 +78,7 @@ export async function buildVector(v: VectorInput): Promise<Vector> {
     () => Buffer.from(v.dekHex, 'hex'),
   );
   const digest = bindingDigest(envelope.info, v.objectKey);
-  const wrapKey = deriveWrapKey(keyring.active().key, digest).export();
+  const wrapKey = deriveWrapKey(keyring.activeKek().key, digest).export();
   const sealedParts: Buffer[] = [];
   const segmentKeys: Buffer[] = [];
   for (const [i, plaintext] of plaintexts.entries()) {

@@ -2,6 +2,11 @@ import type { Condition, EncryptionPolicy } from './types.js';
 
 export const CONDITION_READY = 'Ready';
 export const CONDITION_KEY_READY = 'KeyReady';
+/**
+ * Whether the external key managers a policy names (Vault Transit, AWS KMS) answer as the
+ * operator sees them. Health, not configuration: Ready and injection do not depend on it.
+ */
+export const CONDITION_KEY_MANAGER_READY = 'KeyManagerReady';
 
 /** The condition of a type, if the policy has one. */
 export function findCondition(policy: EncryptionPolicy, type: string): Condition | undefined {
@@ -30,6 +35,11 @@ export function setCondition(
   return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) =>
     a.type.localeCompare(b.type),
   );
+}
+
+/** The conditions without one of a type. */
+export function removeCondition(conditions: readonly Condition[], type: string): Condition[] {
+  return conditions.filter((c) => c.type !== type);
 }
 
 /** Kubernetes times are RFC 3339 to the second. */

@@ -35,3 +35,19 @@ export function policyWithDefaults(metadata: ObjectMeta, spec: Record<string, un
     spec: applyDefaults<EncryptionPolicySpec>(specSchema, spec),
   };
 }
+
+export type KeySource = NonNullable<EncryptionPolicySpec['key']['source']>;
+
+/**
+ * The source that wraps new data keys. `key.source` is optional so policies written before
+ * it existed keep their meaning: a policy naming only `key.existingSecret` uses that Secret,
+ * any other the managed keyring.
+ */
+export function effectiveKeySource(spec: EncryptionPolicySpec): KeySource {
+  return spec.key.source ?? (spec.key.existingSecret ? 'ExistingSecret' : 'Managed');
+}
+
+/** Whether new objects are wrapped by an external key manager (Vault Transit, AWS KMS). */
+export function isExternalKeySource(source: KeySource): source is 'VaultTransit' | 'AWSKMS' {
+  return source === 'VaultTransit' || source === 'AWSKMS';
+}

@@ -44,6 +44,21 @@ const secretKeyRef = {
   additionalProperties: false,
 } as const;
 
+/** A Secret holding an AWS-style access key pair, under the standard variable names by default. */
+function keyPairSecretRef<D extends string>(description: D) {
+  return {
+    type: 'object',
+    description,
+    required: ['name'],
+    properties: {
+      name: { ...secretName, description: 'Secret name, in the policy namespace.' },
+      accessKeyIdKey: { type: 'string', pattern: SECRET_KEY, default: 'AWS_ACCESS_KEY_ID' },
+      secretAccessKeyKey: { type: 'string', pattern: SECRET_KEY, default: 'AWS_SECRET_ACCESS_KEY' },
+    },
+    additionalProperties: false,
+  } as const;
+}
+
 const resourceList = {
   type: 'object',
   properties: {
@@ -76,18 +91,9 @@ export const upstreamSchema = {
       default: 'path',
       description: 'Address buckets as endpoint/bucket (path) or bucket.endpoint (virtual).',
     },
-    credentialsSecretRef: {
-      type: 'object',
-      description:
-        'Secret with the upstream access key pair. Applications sign with the same pair, so they keep their credentials.',
-      required: ['name'],
-      properties: {
-        name: { ...secretName, description: 'Secret name, in the policy namespace.' },
-        accessKeyIdKey: { type: 'string', pattern: SECRET_KEY, default: 'AWS_ACCESS_KEY_ID' },
-        secretAccessKeyKey: { type: 'string', pattern: SECRET_KEY, default: 'AWS_SECRET_ACCESS_KEY' },
-      },
-      additionalProperties: false,
-    },
+    credentialsSecretRef: keyPairSecretRef(
+      'Secret with the upstream access key pair. Applications sign with the same pair, so they keep their credentials.',
+    ),
     allowInsecureHttp: {
       type: 'boolean',
       default: false,
@@ -148,16 +154,173 @@ export const encryptionSchema = {
   additionalProperties: false,
 } as const;
 
+// Where new data keys are wrapped (status.keySource shows the effective one).
+export const KEY_SOURCES = ['Managed', 'ExistingSecret', 'VaultTransit', 'AWSKMS'] as const;
+
+const HTTP_URL = '^https?://[^\\s/?#]+(/[^\\s?#]*)?$';
+// Vault mount paths and namespaces: segments separated by single slashes.
+const VAULT_PATH = '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$';
+const VAULT_NAME = '^[A-Za-z0-9_.@-]{1,128}$';
+// A KMS key id, key ARN, alias/<name> or alias ARN (what KMS accepts as a KeyId).
+const KMS_KEY_ID =
+  '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]{1,64}|alias/[A-Za-z0-9/_-]{1,250}))$';
+// Only key ARNs: what older objects record and the proxy trusts to unwrap.
+const KMS_KEY_ARN = '^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]{1,64}$';
+
+const sourceId = (fallback: string, what: string) =>
+  ({
+    type: 'string',
+    maxLength: 63,
+    pattern: KEYRING_ID,
+    default: fallback,
+    description: `Name every object sealed through ${what} records; keep it stable (objects name it to be opened). Must differ from the other key sources' names.`,
+  }) as const;
+
+export const vaultTransitSchema = {
+  type: 'object',
+  description:
+    'A HashiCorp Vault or OpenBao Transit key wraps the data keys. Configured, it opens the objects it wrapped even when key.source names another source.',
+  required: ['address', 'keyName', 'auth'],
+  properties: {
+    address: {
+      type: 'string',
+      maxLength: 2048,
+      pattern: HTTP_URL,
+      description:
+        'Vault URL, e.g. https://vault.vault.svc:8200. Plain http outside the pod needs upstream.allowInsecureHttp: data keys would travel in clear.',
+    },
+    mount: {
+      type: 'string',
+      maxLength: 256,
+      pattern: VAULT_PATH,
+      default: 'transit',
+      description: 'Mount path of the Transit secrets engine.',
+    },
+    keyName: {
+      type: 'string',
+      maxLength: 128,
+      pattern: VAULT_NAME,
+      description: 'Transit key name (aes256-gcm96 or chacha20-poly1305).',
+    },
+    namespace: {
+      type: 'string',
+      maxLength: 256,
+      pattern: VAULT_PATH,
+      description: 'Vault Enterprise / OpenBao namespace (X-Vault-Namespace).',
+    },
+    sourceId: sourceId('vault', 'Vault'),
+    caSecretRef: {
+      ...secretKeyRef,
+      description: "Secret key holding PEM CA certificates trusted for Vault's TLS certificate (https only).",
+    },
+    auth: {
+      type: 'object',
+      description:
+        'How the sidecar logs in to Vault: a token from a Secret, or the pod service account (Kubernetes auth). Exactly one.',
+      properties: {
+        tokenSecretRef: {
+          ...secretKeyRef,
+          description:
+            'Secret key holding a Vault token, mounted into the sidecar as a file (re-read when Vault refuses it).',
+        },
+        kubernetes: {
+          type: 'object',
+          description:
+            "Kubernetes auth: the sidecar logs in with a projected token of the pod's service account.",
+          required: ['role'],
+          properties: {
+            role: { type: 'string', maxLength: 128, pattern: VAULT_NAME, description: 'Vault role.' },
+            mountPath: {
+              type: 'string',
+              maxLength: 256,
+              pattern: VAULT_PATH,
+              default: 'kubernetes',
+              description: 'Mount path of the Kubernetes auth method.',
+            },
+            audience: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 256,
+              description:
+                'Audience of the projected service-account token (the role\'s audience); default "vault".',
+            },
+          },
+          additionalProperties: false,
+        },
+      },
+      additionalProperties: false,
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.tokenSecretRef) != has(self.kubernetes)',
+          message: 'set exactly one of auth.tokenSecretRef and auth.kubernetes',
+        },
+      ],
+    },
+  },
+  additionalProperties: false,
+  'x-kubernetes-validations': [
+    {
+      rule: "!has(self.caSecretRef) || self.address.startsWith('https://')",
+      message: 'caSecretRef needs an https:// address',
+    },
+  ],
+} as const;
+
+export const awsKmsSchema = {
+  type: 'object',
+  description:
+    'An AWS KMS key wraps the data keys. Configured, it opens the objects it wrapped even when key.source names another source.',
+  required: ['keyId'],
+  properties: {
+    keyId: {
+      type: 'string',
+      maxLength: 2048,
+      pattern: KMS_KEY_ID,
+      description: 'Key id, key ARN, alias/<name> or alias ARN.',
+    },
+    region: {
+      type: 'string',
+      pattern: '^[a-z0-9-]{1,32}$',
+      description: "KMS region; default: the key ARN's region, else upstream.region.",
+    },
+    endpoint: {
+      type: 'string',
+      maxLength: 2048,
+      pattern: HTTP_URL,
+      description: 'KMS endpoint URL (a VPC endpoint, or a KMS-compatible server).',
+    },
+    sourceId: sourceId('kms', 'KMS'),
+    previousKeyArns: {
+      type: 'array',
+      maxItems: 16,
+      items: { type: 'string', maxLength: 2048, pattern: KMS_KEY_ARN },
+      description:
+        'ARNs of KMS keys that wrapped older objects (after an alias moved to a new key): only these and keyId are trusted to unwrap.',
+    },
+    credentialsSecretRef: keyPairSecretRef(
+      "Secret with a KMS access key pair. Unset: the AWS SDK's standard chain in the sidecar, whose environment link finds the upstream key pair first.",
+    ),
+  },
+  additionalProperties: false,
+} as const;
+
 export const keySchema = {
   type: 'object',
   description:
-    'The key-encryption key (KEK): minted and rotated by the operator (managed, the default) or read from an existing Secret.',
+    'The key-encryption key (KEK): minted and rotated by the operator (managed, the default), read from an existing Secret, or held by Vault/OpenBao Transit or AWS KMS.',
   default: {},
   properties: {
+    source: {
+      type: 'string',
+      enum: KEY_SOURCES,
+      description:
+        'Which source wraps the data keys of new objects. Unset: ExistingSecret when key.existingSecret is set, else Managed (status.keySource shows it). Every other configured source (a keyring, vaultTransit, awsKms) still opens the objects it wrapped.',
+    },
     keyringId: {
       type: 'string',
+      maxLength: 63,
       pattern: KEYRING_ID,
-      description: 'Name recorded in every object; defaults to the policy name.',
+      description: 'Name recorded in every object sealed with the keyring; defaults to the policy name.',
     },
     managed: {
       type: 'object',
@@ -189,12 +352,65 @@ export const keySchema = {
       properties: { name: secretName },
       additionalProperties: false,
     },
+    vaultTransit: vaultTransitSchema,
+    awsKms: awsKmsSchema,
+    dekCache: {
+      type: 'object',
+      description:
+        'Unwrapped data keys kept in the sidecar memory, so a hot object costs no key-manager call per read. It also bounds how long objects stay readable while the key manager is down.',
+      properties: {
+        ttlSeconds: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 3600,
+          default: 300,
+          description: '0 turns it off.',
+        },
+        maxEntries: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100000,
+          default: 1024,
+          description: 'Least recently used out first; 0 turns it off.',
+        },
+      },
+      additionalProperties: false,
+    },
   },
   additionalProperties: false,
   'x-kubernetes-validations': [
     {
       rule: '!(has(self.managed) && has(self.existingSecret))',
       message: 'set key.managed or key.existingSecret, not both',
+    },
+    {
+      rule: "!has(self.source) || self.source != 'Managed' || !has(self.existingSecret)",
+      message:
+        'key.source Managed mints its own keyring: remove key.existingSecret, or set source ExistingSecret',
+    },
+    {
+      rule: "!has(self.source) || self.source != 'ExistingSecret' || has(self.existingSecret)",
+      message: 'key.source ExistingSecret needs key.existingSecret',
+    },
+    {
+      rule: "!has(self.source) || self.source != 'VaultTransit' || has(self.vaultTransit)",
+      message: 'key.source VaultTransit needs key.vaultTransit',
+    },
+    {
+      rule: "!has(self.source) || self.source != 'AWSKMS' || has(self.awsKms)",
+      message: 'key.source AWSKMS needs key.awsKms',
+    },
+    {
+      rule: "!has(self.vaultTransit) || !has(self.awsKms) || (has(self.vaultTransit.sourceId) ? self.vaultTransit.sourceId : 'vault') != (has(self.awsKms.sourceId) ? self.awsKms.sourceId : 'kms')",
+      message: 'key.vaultTransit.sourceId and key.awsKms.sourceId must differ',
+    },
+    {
+      rule: "!has(self.keyringId) || !has(self.vaultTransit) || self.keyringId != (has(self.vaultTransit.sourceId) ? self.vaultTransit.sourceId : 'vault')",
+      message: 'key.keyringId and key.vaultTransit.sourceId must differ',
+    },
+    {
+      rule: "!has(self.keyringId) || !has(self.awsKms) || self.keyringId != (has(self.awsKms.sourceId) ? self.awsKms.sourceId : 'kms')",
+      message: 'key.keyringId and key.awsKms.sourceId must differ',
     },
   ],
 } as const;
@@ -332,10 +548,19 @@ export const statusSchema = {
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
     },
-    activeKeyVersion: { type: 'string', description: 'Key version new objects are sealed with.' },
+    activeKeyVersion: {
+      type: 'string',
+      description: 'Keyring version new objects are sealed with (keyring sources only).',
+    },
     keyVersions: { type: 'integer', description: 'Number of key versions kept.' },
     keySecretName: { type: 'string' },
     keyringId: { type: 'string' },
+    keySource: {
+      type: 'string',
+      enum: KEY_SOURCES,
+      description:
+        'The source that wraps the data keys of new objects (spec.key.source, or what it defaults to).',
+    },
     lastRotationTime: { type: 'string', format: 'date-time' },
     nextRotationTime: { type: 'string', format: 'date-time' },
     configMapName: { type: 'string', description: 'ConfigMap holding the rendered proxy configuration.' },

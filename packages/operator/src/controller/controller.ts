@@ -18,6 +18,7 @@ import { createResilientInformer } from '../kube/resilient-informer.js';
 import type { ResilientInformer } from '../kube/resilient-informer.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import type { OperatorMetrics } from '../metrics.js';
+import type { KeyManagerProbe } from './key-manager-probe.js';
 import { PolicyReconciler } from './reconciler.js';
 
 export interface PolicyControllerOptions {
@@ -30,6 +31,10 @@ export interface PolicyControllerOptions {
   readonly now?: () => Date;
   readonly waitingRequeueMs?: number;
   readonly metrics?: OperatorMetrics;
+  /** Probes Vault / KMS for policies that use them (default: @s3seal/key-providers). */
+  readonly keyManagerProbe?: KeyManagerProbe;
+  /** How often those policies are probed again (default 60 s). */
+  readonly keyManagerProbeMs?: number;
 }
 
 const KEY_SECRET_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=kek`;
@@ -61,6 +66,8 @@ export class PolicyController {
       ...(options.now ? { now: options.now } : {}),
       ...(options.waitingRequeueMs === undefined ? {} : { waitingRequeueMs: options.waitingRequeueMs }),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.keyManagerProbe ? { keyManagerProbe: options.keyManagerProbe } : {}),
+      ...(options.keyManagerProbeMs === undefined ? {} : { keyManagerProbeMs: options.keyManagerProbeMs }),
     });
     this.metrics = options.metrics;
     const resyncPeriodMs = options.resyncPeriodMs ?? 5 * 60_000;

@@ -276,3 +276,121 @@ describe('decideInjection', () => {
     });
   });
 });
+
+describe('decideInjection with an external key manager', () => {
+  const vaultTransit = {
+    address: 'https://vault.vault.svc:8200',
+    keyName: 'app',
+    caSecretRef: { name: 'vault-ca', key: 'ca.pem' },
+    auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } },
+  };
+  const inject = async (policy: EncryptionPolicy): Promise<V1Pod> => {
+    const input = pod(annotated);
+    const decision = await decideInjection(input, 'db', lookupOf(policy), defaults);
+    if (decision.kind !== 'inject') throw new Error(`${decision.kind}: ${JSON.stringify(decision)}`);
+    return applyPatch(input, decision.patch);
+  };
+
+  it('mounts the Vault token and CA as files, and no keyring the policy does not have', async () => {
+    const out = await inject(readyPolicy({ key: { source: 'VaultTransit', vaultTransit } }));
+    const sidecar = out.spec!.initContainers![0]!;
+    expect(out.spec!.volumes).toEqual([
+      {
+        name: 's3seal-config',
+        configMap: { name: 'backups-s3seal-proxy', items: [{ key: 'proxy.yaml', path: 'proxy.yaml' }] },
+      },
+      {
+        name: 's3seal-vault-token',
+        secret: { secretName: 'vault-token', items: [{ key: 'token', path: 'token' }], defaultMode: 0o444 },
+      },
+      {
+        name: 's3seal-vault-ca',
+        secret: { secretName: 'vault-ca', items: [{ key: 'ca.pem', path: 'ca.crt' }], defaultMode: 0o444 },
+      },
+    ]);
+    expect(sidecar.volumeMounts).toEqual([
+      { name: 's3seal-config', mountPath: '/etc/s3seal/config', readOnly: true },
+      { name: 's3seal-vault-token', mountPath: '/etc/s3seal/vault-token', readOnly: true },
+      { name: 's3seal-vault-ca', mountPath: '/etc/s3seal/vault-ca', readOnly: true },
+    ]);
+    // The token never becomes an environment variable the app could be handed by mistake.
+    expect(sidecar.env!.map((e) => e.name)).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+    const record = JSON.parse(out.metadata!.annotations!['s3seal.io/status']!) as Record<string, unknown>;
+    expect(record).not.toHaveProperty('keySecret');
+  });
+
+  it('projects a service-account token for Kubernetes auth, and keeps the old keyring mounted', async () => {
+    const policy = readyPolicy({
+      key: {
+        source: 'VaultTransit',
+        vaultTransit: { ...vaultTransit, caSecretRef: undefined, auth: { kubernetes: { role: 'app' } } },
+      },
+    });
+    policy.status = { ...policy.status, keySecretName: 'backups-kek' };
+    const out = await inject(policy);
+    expect(out.spec!.volumes!.map((v) => v.name)).toEqual([
+      's3seal-config',
+      's3seal-kek',
+      's3seal-vault-sa-token',
+    ]);
+    expect(out.spec!.volumes![2]).toEqual({
+      name: 's3seal-vault-sa-token',
+      projected: {
+        defaultMode: 0o444,
+        sources: [{ serviceAccountToken: { audience: 'vault', expirationSeconds: 3600, path: 'token' } }],
+      },
+    });
+    expect(out.spec!.initContainers![0]!.volumeMounts).toContainEqual({
+      name: 's3seal-vault-sa-token',
+      mountPath: '/var/run/secrets/s3seal/vault',
+      readOnly: true,
+    });
+    const withAudience = readyPolicy({
+      key: {
+        source: 'VaultTransit',
+        vaultTransit: {
+          ...vaultTransit,
+          caSecretRef: undefined,
+          auth: { kubernetes: { role: 'app', audience: 'https://vault.example' } },
+        },
+      },
+    });
+    const projected = (await inject(withAudience)).spec!.volumes!.find((v) => v.projected)!.projected!;
+    expect(projected.sources![0]!.serviceAccountToken!.audience).toBe('https://vault.example');
+  });
+
+  it('passes KMS credentials as environment variables from their Secret', async () => {
+    const out = await inject(
+      readyPolicy({
+        key: {
+          source: 'AWSKMS',
+          awsKms: { keyId: 'alias/s3seal', credentialsSecretRef: { name: 'kms', accessKeyIdKey: 'id' } },
+        },
+      }),
+    );
+    const sidecar = out.spec!.initContainers![0]!;
+    expect(sidecar.env!.slice(2)).toEqual([
+      { name: 'S3SEAL_KMS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'kms', key: 'id' } } },
+      {
+        name: 'S3SEAL_KMS_SECRET_ACCESS_KEY',
+        valueFrom: { secretKeyRef: { name: 'kms', key: 'AWS_SECRET_ACCESS_KEY' } },
+      },
+    ]);
+    expect(out.spec!.volumes!.map((v) => v.name)).toEqual(['s3seal-config']);
+  });
+
+  it('denies pods that already use a volume name s3seal injects for Vault', async () => {
+    const policy = readyPolicy({ key: { source: 'VaultTransit', vaultTransit } });
+    const clash = pod(annotated, { volumes: [{ name: 's3seal-vault-token', emptyDir: {} }] });
+    expect(await decideInjection(clash, 'db', lookupOf(policy), defaults)).toMatchObject({
+      kind: 'deny',
+      reason: 'VolumeConflict',
+    });
+    const mounter = pod(annotated);
+    mounter.spec!.containers[0]!.volumeMounts = [{ name: 's3seal-vault-ca', mountPath: '/ca' }];
+    expect(await decideInjection(mounter, 'db', lookupOf(policy), defaults)).toMatchObject({
+      kind: 'deny',
+      reason: 'VolumeConflict',
+    });
+  });
+});

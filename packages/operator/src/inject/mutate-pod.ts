@@ -9,7 +9,7 @@ import {
   LABEL_INJECTED,
 } from '../api/names.js';
 import type { EncryptionPolicy } from '../api/types.js';
-import { keySecretName, proxyConfigMapName } from '../render/names.js';
+import { keyringSecretOf, proxyConfigMapName } from '../render/names.js';
 import { endpointEnv, SIDECAR_PORT_NAME, sidecarContainer, sidecarVolumes } from './sidecar.js';
 import type { SidecarDefaults } from './sidecar.js';
 import { jsonPatchEscape } from '../webhook/admission-review.js';
@@ -34,7 +34,8 @@ export interface InjectionRecord {
   readonly sidecar: string;
   readonly image: string;
   readonly configMap: string;
-  readonly keySecret: string;
+  /** The keyring Secret mounted, if any (none when only Vault or KMS hold the keys). */
+  readonly keySecret?: string;
   /** Containers (and init containers) whose S3 endpoint now points at the sidecar. */
   readonly containers: readonly string[];
 }
@@ -170,13 +171,14 @@ export async function decideInjection(
   pointAt(spec.initContainers ?? [], 'initContainers', 1);
   pointAt(spec.containers ?? [], 'containers', 0);
 
+  const keyring = keyringSecretOf(policy);
   const record: InjectionRecord = {
     version: 1,
     policy: policyName,
     sidecar: SIDECAR_NAME,
     image: sidecar.image!,
     configMap: proxyConfigMapName(policy),
-    keySecret: keySecretName(policy),
+    ...(keyring === undefined ? {} : { keySecret: keyring }),
     containers: pointed,
   };
   patch.push({

@@ -1,12 +1,19 @@
-import type { V1Container, V1EnvVar, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 
 import { SIDECAR_NAME } from '../api/names.js';
 import type { EncryptionPolicy } from '../api/types.js';
-import { keySecretName, proxyConfigMapName } from '../render/names.js';
+import { keyringSecretOf, proxyConfigMapName } from '../render/names.js';
 import { PROXY_CONFIG_KEY, SIDECAR_PATHS } from '../render/proxy-config.js';
 
 export const CONFIG_VOLUME = 's3seal-config';
 export const KEK_VOLUME = 's3seal-kek';
+export const VAULT_TOKEN_VOLUME = 's3seal-vault-token';
+export const VAULT_CA_VOLUME = 's3seal-vault-ca';
+export const VAULT_SA_TOKEN_VOLUME = 's3seal-vault-sa-token';
+/** Audience of the projected token for Vault's Kubernetes auth when the policy names none. */
+export const DEFAULT_VAULT_AUDIENCE = 'vault';
+/** The kubelet refreshes a projected token at 80 % of its life; Vault sees a fresh one at every login. */
+export const VAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 export const SIDECAR_USER = 65532;
 /** The named port of the S3 listener; a reinvocation reads the port back from it. */
 export const SIDECAR_PORT_NAME = 's3seal';
@@ -36,6 +43,7 @@ export function endpointEnv(port: number): V1EnvVar[] {
 export function sidecarContainer(policy: EncryptionPolicy, defaults: SidecarDefaults): V1Container {
   const { sidecar, upstream, multipart } = policy.spec;
   const credentials = upstream.credentialsSecretRef;
+  const kmsCredentials = policy.spec.key.awsKms?.credentialsSecretRef;
   const password = multipart.mode === 'encrypt' ? multipart.valkey?.passwordSecretRef : undefined;
   const fromSecret = (name: string, secret: string, key: string): V1EnvVar => ({
     name,
@@ -51,6 +59,16 @@ export function sidecarContainer(policy: EncryptionPolicy, defaults: SidecarDefa
       fromSecret('AWS_ACCESS_KEY_ID', credentials.name, credentials.accessKeyIdKey),
       fromSecret('AWS_SECRET_ACCESS_KEY', credentials.name, credentials.secretAccessKeyKey),
       ...(password ? [fromSecret('S3SEAL_VALKEY_PASSWORD', password.name, password.key)] : []),
+      ...(kmsCredentials
+        ? [
+            fromSecret('S3SEAL_KMS_ACCESS_KEY_ID', kmsCredentials.name, kmsCredentials.accessKeyIdKey),
+            fromSecret(
+              'S3SEAL_KMS_SECRET_ACCESS_KEY',
+              kmsCredentials.name,
+              kmsCredentials.secretAccessKeyKey,
+            ),
+          ]
+        : []),
     ],
     ports: [
       { name: SIDECAR_PORT_NAME, containerPort: sidecar.port, protocol: 'TCP' },
@@ -82,15 +100,41 @@ export function sidecarContainer(policy: EncryptionPolicy, defaults: SidecarDefa
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [
-      { name: CONFIG_VOLUME, mountPath: SIDECAR_PATHS.configDir, readOnly: true },
-      { name: KEK_VOLUME, mountPath: SIDECAR_PATHS.kekDir, readOnly: true },
-    ],
+    volumeMounts: sidecarVolumeMounts(policy),
   };
 }
 
-/** The rendered configuration and the key versions, mounted read-only. */
+/** Where each injected volume is mounted in the sidecar (and nowhere else). */
+const MOUNT_PATHS: Readonly<Record<string, string>> = {
+  [CONFIG_VOLUME]: SIDECAR_PATHS.configDir,
+  [KEK_VOLUME]: SIDECAR_PATHS.kekDir,
+  [VAULT_TOKEN_VOLUME]: SIDECAR_PATHS.vaultTokenDir,
+  [VAULT_CA_VOLUME]: SIDECAR_PATHS.vaultCaDir,
+  [VAULT_SA_TOKEN_VOLUME]: SIDECAR_PATHS.vaultServiceAccountTokenDir,
+};
+
+function sidecarVolumeMounts(policy: EncryptionPolicy): V1VolumeMount[] {
+  return sidecarVolumes(policy).map((v) => ({
+    name: v.name,
+    mountPath: MOUNT_PATHS[v.name]!,
+    readOnly: true,
+  }));
+}
+
+/**
+ * The rendered configuration, the keyring (when the policy has one), and what the sidecar
+ * needs to reach Vault: the token or a projected service-account token, and the CA bundle.
+ * All read-only, and only in the sidecar.
+ */
 export function sidecarVolumes(policy: EncryptionPolicy): V1Volume[] {
+  const keyring = keyringSecretOf(policy);
+  const vault = policy.spec.key.vaultTransit;
+  const token = vault?.auth.tokenSecretRef;
+  const kubernetes = vault?.auth.kubernetes;
+  const ca = vault?.caSecretRef;
+  // Secret files belong to root; the sidecar runs as a non-root user with no fsGroup of its
+  // own, so they must be world-readable inside its (single-process) container.
+  const mode = 0o444;
   return [
     {
       name: CONFIG_VOLUME,
@@ -99,11 +143,46 @@ export function sidecarVolumes(policy: EncryptionPolicy): V1Volume[] {
         items: [{ key: PROXY_CONFIG_KEY, path: PROXY_CONFIG_KEY }],
       },
     },
-    {
-      name: KEK_VOLUME,
-      // Secret files belong to root; the sidecar runs as a non-root user with no fsGroup of
-      // its own, so they must be world-readable inside its (single-process) container.
-      secret: { secretName: keySecretName(policy), defaultMode: 0o444 },
-    },
+    ...(keyring === undefined
+      ? []
+      : [{ name: KEK_VOLUME, secret: { secretName: keyring, defaultMode: mode } }]),
+    ...(token
+      ? [
+          {
+            name: VAULT_TOKEN_VOLUME,
+            secret: { secretName: token.name, items: [{ key: token.key, path: 'token' }], defaultMode: mode },
+          },
+        ]
+      : []),
+    ...(kubernetes
+      ? [
+          {
+            // The ServiceAccount admission plugin mounts the default token only into the
+            // containers the pod had when it ran, never into ones a webhook adds later; and
+            // Vault roles usually want their own audience. So: a projected token of our own.
+            name: VAULT_SA_TOKEN_VOLUME,
+            projected: {
+              defaultMode: mode,
+              sources: [
+                {
+                  serviceAccountToken: {
+                    audience: kubernetes.audience ?? DEFAULT_VAULT_AUDIENCE,
+                    expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS,
+                    path: 'token',
+                  },
+                },
+              ],
+            },
+          },
+        ]
+      : []),
+    ...(ca
+      ? [
+          {
+            name: VAULT_CA_VOLUME,
+            secret: { secretName: ca.name, items: [{ key: ca.key, path: 'ca.crt' }], defaultMode: mode },
+          },
+        ]
+      : []),
   ];
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 
+import { effectiveKeySource, isExternalKeySource } from '../api/defaults.js';
 import type { EncryptionPolicy } from '../api/types.js';
 
 const MAX_NAME = 253;
@@ -22,6 +23,17 @@ export function keySecretName(policy: EncryptionPolicy): string {
     policy.spec.key.managed?.secretName ??
     childName(policy.metadata.name, 'kek')
   );
+}
+
+/**
+ * The keyring Secret the sidecar mounts, if any. A keyring source always has one. With Vault or
+ * KMS wrapping new objects, a keyring stays mounted as a read-only source for the objects it
+ * sealed: the user's key.existingSecret, or the keyring the policy used before (recorded in
+ * status.keySecretName by the controller, which also renders the proxy configuration from it).
+ */
+export function keyringSecretOf(policy: EncryptionPolicy): string | undefined {
+  if (!isExternalKeySource(effectiveKeySource(policy.spec))) return keySecretName(policy);
+  return policy.spec.key.existingSecret?.name ?? policy.status?.keySecretName;
 }
 
 /** The ConfigMap the controller renders the proxy configuration into. */

@@ -90,3 +90,129 @@ describe('the rendered proxy configuration', () => {
     expect(childName('y'.repeat(260), 'kek')).not.toBe(long);
   });
 });
+
+describe('the rendered proxy configuration with an external key manager', () => {
+  const vaultTransit = {
+    address: 'https://vault.vault.svc:8200',
+    keyName: 's3seal-backups',
+    namespace: 'team-a',
+    caSecretRef: { name: 'vault-ca', key: 'ca.crt' },
+    auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } },
+  };
+  const awsKms = {
+    keyId: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    previousKeyArns: ['arn:aws:kms:eu-west-1:111122223333:key/0000abcd-12ab-34cd-56ef-1234567890ab'],
+    credentialsSecretRef: { name: 'kms-creds' },
+  };
+
+  it('renders Vault Transit with token auth and a CA as files, and no keyring of its own', () => {
+    const policy = policyWithDefaults(
+      { name: 'backups', namespace: 'db' },
+      { upstream, key: { source: 'VaultTransit', vaultTransit, dekCache: { ttlSeconds: 60 } } },
+    );
+    const rendered = renderProxyConfig(policy);
+    expect(rendered).toMatchObject({
+      keySource: 'vault-transit',
+      vaultAddress: 'https://vault.vault.svc:8200',
+      vaultSourceId: 'vault',
+      vaultMount: 'transit',
+      vaultKey: 's3seal-backups',
+      vaultNamespace: 'team-a',
+      vaultTokenFile: '/etc/s3seal/vault-token/token',
+      vaultCaFile: '/etc/s3seal/vault-ca/ca.crt',
+      dekCacheSeconds: 60,
+      dekCacheEntries: 1024,
+    });
+    expect(rendered).not.toHaveProperty('kekDir');
+    expect(rendered).not.toHaveProperty('keyringId');
+    const config = loadRendered(renderProxyConfigYaml(policy));
+    expect(config).toMatchObject({
+      keySource: 'vault-transit',
+      hasKeyring: false,
+      kekDir: undefined,
+      vault: {
+        id: 'vault',
+        mount: 'transit',
+        key: 's3seal-backups',
+        namespace: 'team-a',
+        auth: { method: 'token-file', file: '/etc/s3seal/vault-token/token' },
+        caFile: '/etc/s3seal/vault-ca/ca.crt',
+      },
+      dekCache: { ttlSeconds: 60, maxEntries: 1024 },
+    });
+  });
+
+  it('keeps the keyring the policy used before as a read source, and renders Kubernetes auth', () => {
+    const policy = policyWithDefaults(
+      { name: 'backups', namespace: 'db' },
+      {
+        upstream,
+        key: {
+          source: 'VaultTransit',
+          vaultTransit: {
+            ...vaultTransit,
+            caSecretRef: undefined,
+            auth: { kubernetes: { role: 'backups' } },
+          },
+        },
+      },
+    );
+    policy.status = { keySecretName: 'backups-kek' };
+    const rendered = renderProxyConfig(policy);
+    expect(rendered).toMatchObject({
+      kekDir: '/etc/s3seal/kek',
+      keyringId: 'backups',
+      keySource: 'vault-transit',
+      vaultAuthRole: 'backups',
+      vaultAuthMount: 'kubernetes',
+      vaultServiceAccountTokenFile: '/var/run/secrets/s3seal/vault/token',
+    });
+    expect(rendered).not.toHaveProperty('vaultTokenFile');
+    expect(rendered).not.toHaveProperty('vaultCaFile');
+    expect(loadRendered(renderProxyConfigYaml(policy))).toMatchObject({
+      hasKeyring: true,
+      keyringId: 'backups',
+      vault: {
+        auth: {
+          method: 'kubernetes',
+          role: 'backups',
+          mount: 'kubernetes',
+          serviceAccountTokenFile: '/var/run/secrets/s3seal/vault/token',
+        },
+      },
+    });
+    // The controller passes the keyring it found; none means none.
+    expect(renderProxyConfig(policy, null)).not.toHaveProperty('kekDir');
+  });
+
+  it('renders AWS KMS, with Vault kept as a read source, and its credentials only as environment', () => {
+    const policy = policyWithDefaults(
+      { name: 'backups', namespace: 'db' },
+      { upstream, key: { source: 'AWSKMS', awsKms, vaultTransit } },
+    );
+    const text = renderProxyConfigYaml(policy);
+    expect(text).not.toMatch(/secretAccessKey|accessKeyId|password|token:/i);
+    const config = loadRendered(text, {
+      S3SEAL_KMS_ACCESS_KEY_ID: 'AKIDKMS',
+      S3SEAL_KMS_SECRET_ACCESS_KEY: 'kms-secret',
+    });
+    expect(config).toMatchObject({
+      keySource: 'aws-kms',
+      hasKeyring: false,
+      kms: {
+        id: 'kms',
+        keyId: awsKms.keyId,
+        region: 'eu-west-1',
+        previousKeyArns: awsKms.previousKeyArns,
+        credentials: { accessKeyId: 'AKIDKMS' },
+      },
+      vault: { id: 'vault' },
+    });
+    expect(config.kms?.credentials?.secretAccessKey.reveal()).toBe('kms-secret');
+  });
+
+  it('renders keyring-only policies exactly as before (no keySource, no cache settings)', () => {
+    const rendered = renderProxyConfig(policyWithDefaults({ name: 'p', namespace: 'ns' }, { upstream }));
+    expect(Object.keys(rendered).filter((k) => /^(keySource|vault|kms|dekCache)/.test(k))).toEqual([]);
+  });
+});

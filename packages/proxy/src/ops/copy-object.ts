@@ -78,9 +78,9 @@ export const handleCopyObject: Handler = async (ctx, services) => {
   // A server-side copy of a multipart object is stored as one part: its part headers would no
   // longer be where a reader looks for them. So it is decrypted and sealed anew, as one PUT.
   if (sealed.parts) return reencryptMultipart(ctx, services, sealed, headers, userMetadata);
-  const rewrapped = rewrapObjectMetadata(services.keyring(), sourceMetadata, {
-    fromObjectKey: source.key,
-    toObjectKey: ctx.target.key,
+  const rewrapped = await rewrapObjectMetadata(services.keys(), sourceMetadata, {
+    from: source,
+    to: { bucket: ctx.target.bucket!, key: ctx.target.key! },
     clientMetadata: userMetadata,
   });
   for (const [name, value] of Object.entries(rewrapped.metadata)) headers[`x-amz-meta-${name}`] = value;

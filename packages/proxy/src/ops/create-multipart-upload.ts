@@ -1,4 +1,4 @@
-import { assertClientMetadataFits, sealEnvelope } from '@s3seal/core';
+import { assertClientMetadataFits, sealEnvelopeWith } from '@s3seal/core';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
 import { S3Error } from '../s3/errors.js';
 import { clientMetadata, headerValue, objectWriteHeaders } from '../s3/headers.js';
@@ -26,7 +26,7 @@ export const handleCreateMultipartUpload: Handler = async (ctx, services) => {
   const store = requireUploads(ctx, services);
   const { config } = services;
   const key = ctx.target.key!;
-  const envelope = sealEnvelope(services.keyring(), {
+  const envelope = await sealEnvelopeWith(services.keys(), ctx.target.bucket!, {
     objectKey: key,
     layout: 'multipart',
     algorithm: config.algorithm,

@@ -1,12 +1,5 @@
 import type { Readable, Transform } from 'node:stream';
-import {
-  encodePartHeader,
-  newPartHeader,
-  openEnvelope,
-  PART_HEADER_BYTES,
-  partSegmentKey,
-  sealedSize,
-} from '@s3seal/core';
+import { encodePartHeader, newPartHeader, PART_HEADER_BYTES, partSegmentKey, sealedSize } from '@s3seal/core';
 import type { SealedObjectInfo } from '@s3seal/core';
 import type { ProxyServices, RequestContext } from '../context.js';
 import { TimedEncryptStream } from '../observability/timed-encrypt-stream.js';
@@ -73,7 +66,8 @@ export async function openUpload(
 ): Promise<OpenUpload> {
   const uploadId = uploadIdOf(ctx);
   const state = await loadUpload(ctx, store, uploadId);
-  const { info, dek } = openEnvelope(services.keyring(), state.metadata, state.key);
+  // Cached: each part would otherwise cost a key-manager call.
+  const { info, dek } = await services.openedKeys.open(services.keys(), state.metadata, state);
   return { uploadId, state, info, dek };
 }
 

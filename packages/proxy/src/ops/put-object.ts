@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertClientMetadataFits, sealedSize, sealEnvelope, singleSegmentKey } from '@s3seal/core';
+import { assertClientMetadataFits, sealedSize, sealEnvelopeWith, singleSegmentKey } from '@s3seal/core';
 import type { SealedEnvelope } from '@s3seal/core';
 import { createPayloadVerifier, declaredPlaintextLength } from '../auth/index.js';
 import type { Handler, ProxyServices, RequestContext } from '../context.js';
@@ -81,7 +81,7 @@ export async function uploadSealed(
   upload: SealedUpload,
 ): Promise<{ envelope: SealedEnvelope; up: UpstreamResponse }> {
   const { config } = services;
-  const envelope = sealEnvelope(services.keyring(), {
+  const envelope = await sealEnvelopeWith(services.keys(), ctx.target.bucket!, {
     objectKey: ctx.target.key!,
     layout: 'single',
     plaintextSize: upload.plaintextSize,

@@ -8,7 +8,6 @@ import { headerValue, storedMetadata } from '../s3/headers.js';
 import { queryValue } from '../s3/request-target.js';
 import type { KnownLayout } from './layout-cache.js';
 import { multipartLayout } from './object-layout.js';
-import { openKeys } from './opened-keys.js';
 import type { ObjectVersion } from './object-layout.js';
 import { clientEtag, etagAliases } from '../s3/etag.js';
 
@@ -59,7 +58,7 @@ export async function openStoredObject(
       'The object has no s3seal metadata (it was not written through s3seal). Set S3SEAL_LEGACY=passthrough to serve such objects as stored.',
     );
   }
-  const { info, dek, singleKey } = openKeys(services.keyring(), metadata, location.key);
+  const { info, dek, singleKey } = await services.openedKeys.open(services.keys(), metadata, location);
   const backendEtag = headerValue(up.headers, 'etag') ?? '';
   const version: ObjectVersion = { ...location, etag: backendEtag };
   let layout: ObjectLayout;

@@ -13,6 +13,8 @@ const CORE_TO_S3: Record<CoreError['code'], S3ErrorCode> = {
   S3SEAL_KEY_UNWRAP_FAILED: 'DecryptionFailed',
   S3SEAL_CIPHERTEXT_INVALID: 'DecryptionFailed',
   S3SEAL_KEYRING_INVALID: 'KeyUnavailable',
+  S3SEAL_KEY_PROVIDER_UNAVAILABLE: 'KeyManagerUnavailable',
+  S3SEAL_KEY_PROVIDER_DENIED: 'KeyManagerAccessDenied',
   S3SEAL_METADATA_TOO_LARGE: 'MetadataTooLarge',
   S3SEAL_METADATA_RESERVED: 'InvalidArgument',
   S3SEAL_RANGE_NOT_SATISFIABLE: 'InvalidRange',

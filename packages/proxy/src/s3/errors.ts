@@ -114,6 +114,16 @@ export const S3_ERRORS = {
     message: 'The key-encryption key this object needs is not available to the proxy.',
   },
   UpstreamUnavailable: { status: 503, message: 'The upstream S3 service could not be reached.' },
+  // Like S3's KMS.* errors for SSE-KMS: the key manager is a dependency of every encrypted
+  // request, so its outage is a 503 to retry and its refusal a 403 naming the key manager.
+  KeyManagerUnavailable: {
+    status: 503,
+    message: 'The key manager that wraps data keys could not be reached; retry later.',
+  },
+  KeyManagerAccessDenied: {
+    status: 403,
+    message: 'The key manager refused the proxy access to the key this request needs.',
+  },
 } as const;
 
 export type S3ErrorCode = keyof typeof S3_ERRORS;

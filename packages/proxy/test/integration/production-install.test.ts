@@ -197,9 +197,13 @@ describe('the proxy, installed for production', () => {
     await removeInstall(root);
   });
 
-  it('holds the proxy, core and their production dependencies, and nothing for development', async () => {
-    expect((await readdir(join(outDir, 'packages'))).sort()).toEqual(['core', 'proxy']);
-    expect((await readdir(join(outDir, 'node_modules/@s3seal'))).sort()).toEqual(['core', 'proxy']);
+  it('holds the proxy, core, key-providers and their production dependencies, and nothing for development', async () => {
+    expect((await readdir(join(outDir, 'packages'))).sort()).toEqual(['core', 'key-providers', 'proxy']);
+    expect((await readdir(join(outDir, 'node_modules/@s3seal'))).sort()).toEqual([
+      'core',
+      'key-providers',
+      'proxy',
+    ]);
     expect(existsSync(join(outDir, 'package-lock.json'))).toBe(true);
     // Compiled JavaScript only: no sources, tests or declarations.
     expect(existsSync(join(outDir, 'packages/proxy/src'))).toBe(false);
@@ -207,7 +211,16 @@ describe('the proxy, installed for production', () => {
     // The proxy's own devDependencies and what only the rig needs.
     expect(await devPackagesIn(outDir, ['minio', '@aws-sdk/lib-storage', '@aws-sdk/client-s3'])).toEqual([]);
     const installed = await installedPackages(join(outDir, 'node_modules'));
-    for (const dependency of ['ioredis', 'undici', 'aws4', 'pino', 'yargs', 'yaml', 'fast-xml-parser'])
+    for (const dependency of [
+      'ioredis',
+      'undici',
+      'aws4',
+      'pino',
+      'yargs',
+      'yaml',
+      'fast-xml-parser',
+      '@aws-sdk/client-kms',
+    ])
       expect([...installed]).toContain(dependency);
   });
 
@@ -297,8 +310,12 @@ describe('the operator, installed for production', () => {
   });
 
   it('holds the operator, core and their production dependencies, and nothing for development', async () => {
-    expect((await readdir(join(outDir, 'packages'))).sort()).toEqual(['core', 'operator']);
-    expect((await readdir(join(outDir, 'node_modules/@s3seal'))).sort()).toEqual(['core', 'operator']);
+    expect((await readdir(join(outDir, 'packages'))).sort()).toEqual(['core', 'key-providers', 'operator']);
+    expect((await readdir(join(outDir, 'node_modules/@s3seal'))).sort()).toEqual([
+      'core',
+      'key-providers',
+      'operator',
+    ]);
     // The operator's devDependencies: the rig, and the proxy its end-to-end test runs.
     expect(await devPackagesIn(outDir, ['@s3seal/proxy'])).toEqual([]);
     const installed = await installedPackages(join(outDir, 'node_modules'));
