@@ -1,5 +1,5 @@
 // One timed step and what each process spent on it; and the warm-up-then-median run loop.
-import { cpuSeconds, ownCpuSeconds } from './proc-stats.js';
+import { cpuSeconds, cpuSplit, ownCpuSeconds } from './proc-stats.js';
 import type { Rig } from './rig.js';
 import { median } from './stats.js';
 import { MIB, GIB } from './units.js';
@@ -9,6 +9,8 @@ export interface Sample {
   readonly bytes: number;
   /** CPU seconds of the proxy process during the step (near 0 for direct). */
   readonly proxyCpuSeconds: number;
+  /** The part of proxyCpuSeconds spent in the kernel (system time). */
+  readonly proxyKernelCpuSeconds: number;
   readonly minioCpuSeconds: number;
   /** CPU seconds of this process, the load generator. */
   readonly loadgenCpuSeconds: number;
@@ -16,16 +18,18 @@ export interface Sample {
 
 /** Runs `step`, which moves `bytes` of object data, and samples CPU of every process around it. */
 export async function timed(rig: Rig, bytes: number, step: () => Promise<unknown>): Promise<Sample> {
-  const proxy0 = cpuSeconds(rig.proxy.pid);
+  const proxy0 = cpuSplit(rig.proxy.pid);
   const minio0 = cpuSeconds(rig.minioPid);
   const own0 = ownCpuSeconds();
   const t0 = performance.now();
   await step();
   const seconds = (performance.now() - t0) / 1000;
+  const proxy1 = cpuSplit(rig.proxy.pid);
   return {
     seconds,
     bytes,
-    proxyCpuSeconds: cpuSeconds(rig.proxy.pid) - proxy0,
+    proxyCpuSeconds: proxy1.user + proxy1.system - (proxy0.user + proxy0.system),
+    proxyKernelCpuSeconds: proxy1.system - proxy0.system,
     minioCpuSeconds: cpuSeconds(rig.minioPid) - minio0,
     loadgenCpuSeconds: ownCpuSeconds() - own0,
   };
@@ -44,6 +48,8 @@ export interface Throughput {
   readonly mibPerSecond: number;
   readonly seconds: number;
   readonly proxyCpuSecondsPerGiB: number;
+  /** Of which in the kernel (system time). */
+  readonly proxyKernelCpuSecondsPerGiB: number;
   readonly minioCpuSecondsPerGiB: number;
   /** Load generator CPU ÷ wall time: near 1 would mean it, not the server, set the pace. */
   readonly loadgenCpuShare: number;
@@ -60,6 +66,7 @@ export function throughput(samples: readonly Sample[]): Throughput {
     mibPerSecond: median(rates),
     seconds: median(samples.map((s) => s.seconds)),
     proxyCpuSecondsPerGiB: perGiB((s) => s.proxyCpuSeconds),
+    proxyKernelCpuSecondsPerGiB: perGiB((s) => s.proxyKernelCpuSeconds),
     minioCpuSecondsPerGiB: perGiB((s) => s.minioCpuSeconds),
     loadgenCpuShare: median(samples.map((s) => s.loadgenCpuSeconds / s.seconds)),
     proxyCpuShare: median(samples.map((s) => s.proxyCpuSeconds / s.seconds)),

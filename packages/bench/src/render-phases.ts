@@ -29,14 +29,14 @@ export function largeTables(r: Results, line: Line): void {
     );
     line();
     line(
-      '| | direct MiB/s | s3seal MiB/s | ratio | proxy CPU s/GiB | CPU share direct: MinIO + client | CPU share s3seal: proxy; MinIO + client |',
+      '| | direct MiB/s | s3seal MiB/s | ratio | proxy CPU s/GiB (of which kernel) | CPU share direct: MinIO + client | CPU share s3seal: proxy; MinIO + client |',
     );
     line('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const f of FIGURES) {
       const { direct, s3seal } = figures[f];
       line(
         `| ${FIGURE_NAMES[f]} | ${n(direct.mibPerSecond, 0)} | ${n(s3seal.mibPerSecond, 0)} | ` +
-          `${n(ratio(s3seal.mibPerSecond, direct.mibPerSecond), 2)} | ${n(s3seal.proxyCpuSecondsPerGiB, 2)} | ` +
+          `${n(ratio(s3seal.mibPerSecond, direct.mibPerSecond), 2)} | ${n(s3seal.proxyCpuSecondsPerGiB, 2)} (${n(s3seal.proxyKernelCpuSecondsPerGiB ?? null, 2)}) | ` +
           `${n(direct.minioCpuShare, 2)} + ${n(direct.loadgenCpuShare, 2)} | ` +
           `${n(s3seal.proxyCpuShare, 2)}; ${n(s3seal.minioCpuShare, 2)} + ${n(s3seal.loadgenCpuShare, 2)} |`,
       );

@@ -54,9 +54,19 @@ export async function runContainerLocally(options: {
       const secret = await cluster.secret(namespace, volume.secret.secretName!);
       if (!secret)
         throw new Error(`Secret ${volume.secret.secretName} not found: the kubelet would not start the pod`);
-      for (const [key, data] of Object.entries(secret.data ?? {})) {
-        await writeFile(path.join(dir, key), Buffer.from(data, 'base64'), {
-          mode: volume.secret.defaultMode ?? 0o644,
+      // `items` projects chosen keys to chosen paths (the Vault token key to `token`); a key
+      // it names that the Secret lacks keeps the kubelet from starting the pod.
+      const items =
+        volume.secret.items ??
+        Object.keys(secret.data ?? {}).map((key) => ({ key, path: key, mode: undefined }));
+      for (const item of items) {
+        const data = secret.data?.[item.key];
+        if (data === undefined)
+          throw new Error(
+            `Secret ${volume.secret.secretName} has no key ${item.key}: the kubelet would not start the pod`,
+          );
+        await writeFile(path.join(dir, item.path), Buffer.from(data, 'base64'), {
+          mode: item.mode ?? volume.secret.defaultMode ?? 0o644,
         });
       }
     } else throw new Error(`volume ${mount.name}: only configMap and secret volumes are supported here`);
@@ -91,7 +101,14 @@ export async function runContainerLocally(options: {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5_000).then(() => child.kill('SIGKILL'))]);
+      // The grace timer is cancelled once the process exits, so it holds no test run open.
+      const grace = new AbortController();
+      const killLate = sleep(5_000, undefined, { signal: grace.signal }).then(
+        () => child.kill('SIGKILL'),
+        () => undefined,
+      );
+      await Promise.race([exited, killLate]);
+      grace.abort();
     },
   };
 }
