@@ -102,6 +102,10 @@ export class UpstreamClient {
         headers: sentHeaders,
         body: req.body ?? null,
         signal: req.signal,
+        // undici closes the connection after every HEAD by default, in case a broken server
+        // sends a body anyway; S3 services do not, and a new TCP connection per HeadObject (and
+        // per part-layout HEAD) cost the proxy about a third of a HEAD's CPU.
+        ...(req.method === 'HEAD' ? { reset: false } : {}),
       });
     } catch (err: unknown) {
       const failure = toUpstreamError(err);
