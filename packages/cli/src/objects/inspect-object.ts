@@ -34,6 +34,8 @@ export type InspectReport =
       readonly isKeyBound: boolean;
       readonly keyringId: string;
       readonly kekVersion: string;
+      /** Who wrapped the data key: `kwp` (a keyring), `vault-transit` or `aws-kms`. */
+      readonly wrap: string;
       /** Whether the given keyring holds that version (undefined: no keyring given). */
       readonly isKekInKeyring: boolean | undefined;
       /**
@@ -75,6 +77,7 @@ export async function inspectObject(
     isKeyBound: info.isKeyBound,
     keyringId: info.kek.keyringId,
     kekVersion: info.kek.version,
+    wrap: info.wrap,
     isKekInKeyring,
     doesDekUnwrap: keyring && isKekInKeyring ? unwraps(keyring, object.metadata, key) : undefined,
     parts:
@@ -126,8 +129,10 @@ export function renderInspectReport(report: InspectReport): string {
     `  sealed size      ${report.sealedBytes}`,
     `  plaintext md5    ${report.plaintextMd5 ?? '(not recorded)'}`,
     `  key binding      ${report.isKeyBound ? 'key' : 'none'}`,
-    `  keyring id       ${report.keyringId}`,
-    `  kek version      ${report.kekVersion} (${inKeyring}${unwrap})`,
+    `  key source       ${report.keyringId} (${report.wrap === 'kwp' ? 'keyring' : report.wrap})`,
+    report.wrap === 'kwp'
+      ? `  kek version      ${report.kekVersion} (${inKeyring}${unwrap})`
+      : `  key version      ${report.kekVersion} (held by the key manager)`,
     `  backend etag     ${report.etag}`,
   ];
   if (report.parts) {

@@ -120,6 +120,11 @@ describe('s3seal rewrap --proxy-config: from the keyring to Vault Transit', () =
       expect({ key, kek: await kekOf(key) }).toEqual({ key, kek: ['vault-transit', 'vault:v1'] });
       await expectCiphertextAtRest(ring, key, plaintextOf(key));
     }
+    // inspect names the key source and does not pretend the keyring holds its version.
+    const inspected = await runCli(['inspect', `s3://${bucket}/${keys[0]}`, '--path-style'], minio);
+    expect(inspected.stdout).toMatch(
+      /key source +vault \(vault-transit\)\n +key version +v1 \(held by the key manager\)/,
+    );
   });
 
   it('a proxy with Vault only (no keyring) reads every one of them', async () => {
