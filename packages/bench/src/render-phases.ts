@@ -1,6 +1,7 @@
 // The per-phase sections of docs/BENCHMARKS.md.
 import type { LayoutName } from './affinity.js';
 import { FIGURES } from './phases/large-objects.js';
+import type { PeakFigure } from './phases/memory.js';
 import type { SmallCell } from './phases/small-objects.js';
 import { FIGURE_NAMES, n, OP_NAMES } from './render-format.js';
 import type { Results } from './results.js';
@@ -173,15 +174,20 @@ export function memoryTable(r: Results, line: Line): void {
       `100 ms), a freshly started proxy for each load; idle RSS of a fresh proxy: ${n(m.idleRssMiB, 0)} MiB.`,
   );
   line();
-  line('| load | peak RSS MiB | MiB/s |');
-  line('| --- | ---: | ---: |');
   line(
-    `| PUT of one ${sizeLabel(m.hugeBytes)} object | ${n(m.hugePut.peakRssMiB, 0)} | ${n(m.hugePut.mibPerSecond, 0)} |`,
+    'V8 columns: maxima of `nodejs_external_memory_bytes` (Buffers, outside the heap) and ' +
+      '`nodejs_heap_size_used_bytes` from the proxy’s own /metrics, sampled every 250 ms during the load.',
   );
-  line(`| GET of it | ${n(m.hugeGet.peakRssMiB, 0)} | ${n(m.hugeGet.mibPerSecond, 0)} |`);
-  line(
-    `| ${m.uploads} concurrent PUTs of ${sizeLabel(m.uploadBytes)} | ${n(m.concurrentUploads.peakRssMiB, 0)} | ` +
-      `${n(m.concurrentUploads.mibPerSecond, 0)} |`,
-  );
+  line();
+  line('| load | peak RSS MiB | V8 external MiB | V8 heap used MiB | MiB/s |');
+  line('| --- | ---: | ---: | ---: | ---: |');
+  const row = (name: string, f: PeakFigure): void =>
+    line(
+      `| ${name} | ${n(f.peakRssMiB, 0)} | ${n(f.peakExternalMiB ?? null, 0)} | ${n(f.peakHeapUsedMiB ?? null, 0)} | ` +
+        `${n(f.mibPerSecond, 0)} |`,
+    );
+  row(`PUT of one ${sizeLabel(m.hugeBytes)} object`, m.hugePut);
+  row('GET of it', m.hugeGet);
+  row(`${m.uploads} concurrent PUTs of ${sizeLabel(m.uploadBytes)}`, m.concurrentUploads);
   line();
 }

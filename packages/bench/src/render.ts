@@ -135,9 +135,13 @@ function limitsSection(r: Results, line: (s?: string) => void): void {
         `of the 128 MiB target for data. Streaming one object adds ` +
         `${n(memory.hugeGet.peakRssMiB - idle, 0)} MiB at the peak although a request holds about one chunk: ` +
         `Buffers live outside V8's heap and are freed only when V8 collects the objects that own them, which V8 ` +
-        `triggers by external-memory growth in steps of tens of MiB, so the peak is GC pacing, not retained data ` +
-        `(the 10-minute soak holds RSS flat, docs/RELIABILITY.md). \`--max-semi-space-size=1\` (PROXY_NODE_FLAGS) ` +
-        `already keeps the young generation small.`,
+        `triggers by external-memory growth in steps of tens of MiB` +
+        (memory.hugeGet.peakExternalMiB === undefined
+          ? ''
+          : `: during that GET V8 reported up to ${n(memory.hugeGet.peakExternalMiB, 0)} MiB of external ` +
+            `(Buffer) memory against ${n(memory.hugeGet.peakHeapUsedMiB ?? null, 0)} MiB of heap in use`) +
+        `. So the peak is GC pacing, not data the proxy holds (the 10-minute soak holds RSS flat, ` +
+        `docs/RELIABILITY.md); \`--max-semi-space-size=1\` (PROXY_NODE_FLAGS) already keeps the young generation small.`,
     );
   }
   line();

@@ -9,6 +9,7 @@ import { startProxyProcess } from '../proxy-process.js';
 import type { ProxyProcess } from '../proxy-process.js';
 import type { Rig } from '../rig.js';
 import { S3Http } from '../s3-http.js';
+import { freePort } from '@s3seal/testkit';
 import { MIB } from '../units.js';
 import { expectBytes } from './large-objects.js';
 
@@ -16,6 +17,14 @@ export interface PeakFigure {
   readonly peakRssMiB: number;
   readonly seconds: number;
   readonly mibPerSecond: number;
+  /**
+   * What V8 reported at the same time, from the proxy's own /metrics (prom-client's default
+   * Node metrics), maxima over the load: memory outside V8's heap (Buffers) and heap in use.
+   * Large external memory with a small heap means Buffers waiting for a collection, not data
+   * the proxy holds on to.
+   */
+  readonly peakExternalMiB?: number | undefined;
+  readonly peakHeapUsedMiB?: number | undefined;
 }
 
 export interface MemoryResult {
@@ -42,11 +51,11 @@ export async function runMemory(
   // A fresh proxy for each load, so a peak is that load's and not left over from earlier phases.
   const huge = await withFreshProxy(rig, config, async (proxy, http) => {
     const idleRssMiB = memory(proxy.pid).rssMiB;
-    const put = await peakDuring(rig, proxy.pid, size, () => http.put(rig.bucket, key, size));
+    const put = await peakDuring(rig, proxy, size, () => http.put(rig.bucket, key, size));
     log(
       `memory: ${size / MIB} MiB PUT peak RSS ${put.peakRssMiB.toFixed(0)} MiB (idle ${idleRssMiB.toFixed(0)} MiB)`,
     );
-    const get = await peakDuring(rig, proxy.pid, size, async () =>
+    const get = await peakDuring(rig, proxy, size, async () =>
       expectBytes(await http.get(rig.bucket, key), size),
     );
     log(`memory: ${size / MIB} MiB GET peak RSS ${get.peakRssMiB.toFixed(0)} MiB`);
@@ -54,7 +63,7 @@ export async function runMemory(
     return { idleRssMiB, put, get };
   });
   const concurrentUploads = await withFreshProxy(rig, config, async (proxy, http) => {
-    const peak = await peakDuring(rig, proxy.pid, keys.length * config.manyUploadBytes, () =>
+    const peak = await peakDuring(rig, proxy, keys.length * config.manyUploadBytes, () =>
       Promise.all(keys.map((k) => http.put(rig.bucket, k, config.manyUploadBytes))),
     );
     log(
@@ -80,14 +89,18 @@ export async function runMemory(
 async function withFreshProxy<T>(
   rig: Rig,
   config: BenchConfig,
-  use: (proxy: ProxyProcess, http: S3Http) => Promise<T>,
+  use: (proxy: MeteredProxy, http: S3Http) => Promise<T>,
 ): Promise<T> {
-  const proxy = await startProxyProcess({
+  const metricsPort = await freePort();
+  const started = await startProxyProcess({
     main: config.proxyMain,
     minio: rig.minio,
     logPath: path.join(config.outDir, 'proxy-memory.log'),
     logLevel: config.proxyLogLevel,
-    env: rig.proxyEnv,
+    env: { ...rig.proxyEnv, S3SEAL_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
+  });
+  const proxy: MeteredProxy = Object.assign(started, {
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
   });
   const http = new S3Http(proxy.url, rig.minio, rig.minio.region);
   try {
@@ -99,13 +112,16 @@ async function withFreshProxy<T>(
   }
 }
 
+type MeteredProxy = ProxyProcess & { readonly metricsUrl: string };
+
 async function peakDuring(
   rig: Rig,
-  pid: number,
+  proxy: MeteredProxy,
   bytes: number,
   step: () => Promise<unknown>,
 ): Promise<PeakFigure> {
-  const sampler = new PeakSampler(pid);
+  const sampler = new PeakSampler(proxy.pid);
+  const v8 = new V8MemorySampler(proxy.metricsUrl);
   let peakRssMiB: number;
   let seconds: number;
   try {
@@ -113,5 +129,48 @@ async function peakDuring(
   } finally {
     peakRssMiB = sampler.stop();
   }
-  return { peakRssMiB, seconds, mibPerSecond: bytes / MIB / seconds };
+  const { externalMiB, heapUsedMiB } = await v8.stop();
+  return {
+    peakRssMiB,
+    seconds,
+    mibPerSecond: bytes / MIB / seconds,
+    peakExternalMiB: externalMiB,
+    peakHeapUsedMiB: heapUsedMiB,
+  };
+}
+
+/** Maxima of V8's external memory and used heap, scraped from the proxy's /metrics every 250 ms. */
+class V8MemorySampler {
+  private externalMiB: number | undefined;
+  private heapUsedMiB: number | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private scraping: Promise<void> = Promise.resolve();
+
+  constructor(private readonly url: string) {
+    this.timer = setInterval(() => {
+      this.scraping = this.scrape();
+    }, 250);
+  }
+
+  async stop(): Promise<{ externalMiB: number | undefined; heapUsedMiB: number | undefined }> {
+    clearInterval(this.timer);
+    await this.scraping;
+    return { externalMiB: this.externalMiB, heapUsedMiB: this.heapUsedMiB };
+  }
+
+  private async scrape(): Promise<void> {
+    try {
+      const text = await (await fetch(this.url, { signal: AbortSignal.timeout(1000) })).text();
+      const value = (name: string): number | undefined => {
+        const match = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text);
+        return match ? Number(match[1]) / MIB : undefined;
+      };
+      const external = value('s3seal_proxy_nodejs_external_memory_bytes');
+      const heapUsed = value('s3seal_proxy_nodejs_heap_size_used_bytes');
+      if (external !== undefined) this.externalMiB = Math.max(this.externalMiB ?? 0, external);
+      if (heapUsed !== undefined) this.heapUsedMiB = Math.max(this.heapUsedMiB ?? 0, heapUsed);
+    } catch {
+      // A missed sample (the proxy busy past the timeout) only makes the maximum less exact.
+    }
+  }
 }
