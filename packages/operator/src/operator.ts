@@ -101,6 +101,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     secretName: options.webhookSecretName,
     webhookConfigurationName: options.webhookConfigurationName,
     ...(options.certificateResyncMs === undefined ? {} : { resyncIntervalMs: options.certificateResyncMs }),
+    // The same clock as the controller's, so a test that moves time moves certificate ages too.
+    ...(options.now ? { now: options.now } : {}),
   });
 
   metrics.watchCertificateExpiry(() => certificates.expiry);

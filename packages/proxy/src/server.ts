@@ -60,6 +60,9 @@ const SSE_C_HEADERS = [
   'x-amz-copy-source-server-side-encryption-customer-algorithm',
 ];
 
+/** At most one SlowDown summary line this often. */
+const THROTTLE_LOG_INTERVAL_MS = 5_000;
+
 export interface ProxyServerOptions {
   readonly credentials: CredentialStore;
   readonly now?: () => Date;
@@ -98,10 +101,27 @@ export function createProxyServer(services: ProxyServices, options: ProxyServerO
     ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
     : createServer(serverOptions, onRequest);
 
+  // Refused requests are summed into one warning per interval, not logged one by one: they come
+  // in floods, exactly when the proxy has no time to spare.
+  let throttledSinceLog = 0;
+  let throttleLoggedAt = 0;
+  const noteThrottled = (requestId: string): void => {
+    services.metrics?.throttled.inc();
+    throttledSinceLog += 1;
+    const at = Date.now();
+    if (at - throttleLoggedAt < THROTTLE_LOG_INTERVAL_MS) return;
+    services.log.warn(
+      { refused: throttledSinceLog, lastRequestId: requestId, code: 'SlowDown' },
+      `${throttledSinceLog} request(s) refused with 503 SlowDown: at the in-flight limit (maxInflight ${services.config.maxInflight})`,
+    );
+    throttledSinceLog = 0;
+    throttleLoggedAt = at;
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     if (options.limits?.admit(req, res, requestId) === false) {
-      services.metrics?.throttled.inc();
+      noteThrottled(requestId);
       return;
     }
     const observer = new RequestObserver(services, req, res, requestId);

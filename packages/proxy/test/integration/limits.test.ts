@@ -1,6 +1,8 @@
 // The S3 listener's limits against real MinIO and redis-server: too many requests in flight,
 // a request head too large, a client that stops sending its body, bodies too large.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientRequest } from 'node:http';
 import {
   CreateMultipartUploadCommand,
@@ -57,6 +59,16 @@ async function storedKeys(prefix: string): Promise<string[]> {
   return (out.Contents ?? []).map((o) => o.Key!);
 }
 
+/** The first line of the proxy's log that contains `text`, waiting up to 2 s for it to be written. */
+async function logMentions(text: string): Promise<string> {
+  for (let i = 0; i < 40; i++) {
+    const line = (await readFile(stack.logFile!, 'utf8')).split('\n').find((l) => l.includes(text));
+    if (line !== undefined) return line;
+    await sleep(50);
+  }
+  throw new Error(`no log line mentions ${text}`);
+}
+
 describe('limits', () => {
   it('answers 503 SlowDown beyond S3SEAL_MAX_INFLIGHT, before reading the body, and serves again after', async () => {
     const held = [holdPut('inflight/a', 4096, 10), holdPut('inflight/b', 4096, 10)];
@@ -69,6 +81,8 @@ describe('limits', () => {
     expect(third.status).toBe(503);
     expect(errorCode(third.body)).toBe('SlowDown');
     expect(third.headers['connection']).toBe('close');
+    // Refusals are summed into a warning (not one line each), naming the limit.
+    await expect(logMentions('refused with 503 SlowDown')).resolves.toMatch(/maxInflight 2/);
 
     for (const req of held) req.end(randomBytes(4096 - 10));
     expect((await Promise.all(answers)).map((a) => a.status)).toEqual([200, 200]);
