@@ -75,7 +75,7 @@ export async function startProxy(
       'UPSTREAM IS PLAIN HTTP: credentials and metadata travel unencrypted (S3SEAL_INSECURE_UPSTREAM=true)',
     );
   }
-  const valkey = config.multipart ? createValkeyClient(config.multipart.valkey, log) : undefined;
+  const valkey = config.multipart ? await createValkeyClient(config.multipart.valkey, log) : undefined;
   try {
     if (valkey) await connectValkey(valkey, config.multipart!.isValkeyRequired, log);
   } catch (err: unknown) {
