@@ -69,7 +69,7 @@ export function withBackendOptions<T>(y: Argv<T>): Argv<T & BackendArgs> {
     .option('proxy-config', {
       type: 'string',
       describe:
-        'take the key sources (keyring, Vault Transit, AWS KMS, and which one is active) from this proxy configuration file and its S3SEAL_* variables, as the proxy would (rewrap, verify)',
+        'take the key sources (keyring, Vault Transit, AWS KMS, and which one is active) from this proxy configuration file and its S3SEAL_* variables, as the proxy would (verify, rewrap, reencrypt)',
     });
 }
 

@@ -7,6 +7,7 @@ import { encryptLegacyCommand } from './commands/encrypt-legacy.js';
 import { inspectCommand } from './commands/inspect.js';
 import { k8sDemoCommand } from './commands/k8s-demo.js';
 import { keygenCommand } from './commands/keygen.js';
+import { reencryptCommand } from './commands/reencrypt.js';
 import { rewrapCommand } from './commands/rewrap.js';
 import { verifyCommand } from './commands/verify.js';
 import { isCoreError } from '@s3seal/core';
@@ -19,6 +20,7 @@ await yargs(hideBin(process.argv))
   .command(inspectCommand)
   .command(verifyCommand)
   .command(rewrapCommand)
+  .command(reencryptCommand)
   .command(encryptLegacyCommand)
   .command(k8sDemoCommand)
   .demandCommand(1, 'name a command; see --help')

@@ -5,14 +5,13 @@ import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
-import { loadBackendConfig, loadKeySources, withBackendOptions } from '../config.js';
+import { withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { rewrapObject } from '../objects/rewrap-object.js';
-import { createBackendClient } from '../s3/backend-client.js';
 import { readStoredObject } from '../s3/stored-object.js';
-import { parseS3Url } from '../s3/s3-url.js';
 import type { S3Location } from '../s3/s3-url.js';
-import { BULK_OPTIONS, reportSummary, stderrProgress } from './output.js';
+import { BULK_OPTIONS } from './output.js';
+import { runKeyedBulk } from './keyed-bulk.js';
 import type { BulkArgs } from './output.js';
 
 type RewrapStatus = 'rewrapped' | 'would-rewrap' | 'current' | 'legacy';
@@ -56,20 +55,8 @@ export const rewrapCommand: CommandModule<
         default: false,
         describe: 'list what would change; write nothing',
       }),
-  handler: async (args) => {
-    const location = parseS3Url(args.url, { isKeyRequired: false });
-    const keys = await loadKeySources(args);
-    const client = createBackendClient(loadBackendConfig(args));
-    try {
-      const summary = await rewrapPrefix(client, keys.sources, location, {
-        concurrency: args.concurrency,
-        progress: stderrProgress('rewrap'),
-        isDryRun: args['dry-run'],
-      });
-      reportSummary(summary, location.bucket, args.json);
-    } finally {
-      client.destroy();
-      await keys.close();
-    }
-  },
+  handler: (args) =>
+    runKeyedBulk(args, 'rewrap', (client, sources, location, options) =>
+      rewrapPrefix(client, sources, location, { ...options, isDryRun: args['dry-run'] }),
+    ),
 };

@@ -5,14 +5,13 @@ import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
-import { loadBackendConfig, loadKeySources, withBackendOptions } from '../config.js';
+import { withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { verifyObject } from '../objects/verify-object.js';
-import { createBackendClient } from '../s3/backend-client.js';
 import { readStoredObject } from '../s3/stored-object.js';
-import { parseS3Url } from '../s3/s3-url.js';
 import type { S3Location } from '../s3/s3-url.js';
-import { BULK_OPTIONS, reportSummary, stderrProgress } from './output.js';
+import { BULK_OPTIONS } from './output.js';
+import { runKeyedBulk } from './keyed-bulk.js';
 import type { BulkArgs } from './output.js';
 
 type VerifyStatus = 'ok' | 'legacy';
@@ -45,19 +44,8 @@ export const verifyCommand: CommandModule<object, BackendArgs & BulkArgs & { url
     withBackendOptions(y)
       .positional('url', { type: 'string', demandOption: true, describe: 's3://bucket/prefix' })
       .options(BULK_OPTIONS),
-  handler: async (args) => {
-    const location = parseS3Url(args.url, { isKeyRequired: false });
-    const keys = await loadKeySources(args);
-    const client = createBackendClient(loadBackendConfig(args));
-    try {
-      const summary = await verifyPrefix(client, keys.sources, location, {
-        concurrency: args.concurrency,
-        progress: stderrProgress('verify'),
-      });
-      reportSummary(summary, location.bucket, args.json);
-    } finally {
-      client.destroy();
-      await keys.close();
-    }
-  },
+  handler: (args) =>
+    runKeyedBulk(args, 'verify', (client, sources, location, options) =>
+      verifyPrefix(client, sources, location, options),
+    ),
 };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -7,7 +8,7 @@ import { createSingleEncryptStream, sealedSize } from '@s3seal/core';
 import type { AlgorithmName, Keyring } from '@s3seal/core';
 import { CliError } from '../errors.js';
 import { describingHeaders, readTagging } from '../s3/backend-client.js';
-import type { LegacyObject } from '../s3/stored-object.js';
+import type { LegacyObject, ObjectVersionBase } from '../s3/stored-object.js';
 
 /** S3 takes at most 5 GiB in one PutObject. */
 export const MAX_PUT_OBJECT_BYTES = 5 * 1024 ** 3;
@@ -72,9 +73,34 @@ export async function encryptLegacyObject(
     plaintextMd5,
     clientMetadata: object.metadata,
   });
-  // The SDK reads the body as it sends; the pipeline feeds it. Either failing stops both.
+  await putInPlace(client, object, {
+    stages: [source, encrypt],
+    storedSize,
+    metadata: { ...object.metadata, ...envelope.metadata },
+    tagging,
+  });
+  return 'encrypted';
+}
+
+/**
+ * Writes a new body for an object over itself, pinned to the ETag read (If-Match on PutObject,
+ * which S3 and MinIO check), keeping its content headers, storage class and SSE settings and
+ * the given metadata and tags. `stages` run from the body read to the bytes to store; either
+ * side failing stops both, and nothing partial is committed (S3 stores a PUT whole or not at all).
+ */
+export async function putInPlace(
+  client: S3Client,
+  object: ObjectVersionBase,
+  write: {
+    readonly stages: readonly [Readable, ...Transform[]];
+    readonly storedSize: number;
+    readonly metadata: Record<string, string>;
+    readonly tagging: string | undefined;
+  },
+): Promise<void> {
+  // The SDK reads the body as it sends; the pipeline feeds it.
   const body = new PassThrough();
-  const feeding = pipeline(source, encrypt, body);
+  const feeding = pipeline([...write.stages, body]);
   const putting = client.send(
     new PutObjectCommand({
       ...describingHeaders(object.head),
@@ -82,17 +108,16 @@ export async function encryptLegacyObject(
       Key: object.key,
       IfMatch: object.etag,
       Body: body,
-      ContentLength: storedSize,
-      Metadata: { ...object.metadata, ...envelope.metadata },
-      ...(tagging !== undefined ? { Tagging: tagging } : {}),
+      ContentLength: write.storedSize,
+      Metadata: write.metadata,
+      ...(write.tagging !== undefined ? { Tagging: write.tagging } : {}),
     }),
   );
   try {
     await Promise.all([feeding, putting]);
   } catch (err: unknown) {
-    source.destroy();
+    for (const stage of write.stages) stage.destroy();
     body.destroy();
     throw err;
   }
-  return 'encrypted';
 }

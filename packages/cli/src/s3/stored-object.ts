@@ -6,7 +6,7 @@ import { CliError } from '../errors.js';
 import { mapWithConcurrency } from '../bulk/concurrency.js';
 
 /** One version of an object as a HEAD found it; every later request is pinned to its ETag. */
-interface ObjectVersionBase {
+export interface ObjectVersionBase {
   readonly bucket: string;
   readonly key: string;
   /** The backend's ETag (`"…-N"` for a multipart object). */
