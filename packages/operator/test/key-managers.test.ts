@@ -35,7 +35,7 @@ import { startOperator } from '../src/operator.js';
 import type { RunningOperator } from '../src/operator.js';
 import { Cluster, condition, eventually, installCrd, repoRoot } from './helpers/cluster.js';
 import { kubectlOk } from './helpers/kubectl.js';
-import { runContainerLocally, waitForProbe } from './helpers/local-container.js';
+import { startInjectedSidecar } from './helpers/local-container.js';
 
 const OPERATOR_NS = 's3seal-system';
 const PROXY_MAIN = path.join(repoRoot, 'packages/proxy/dist/main.js');
@@ -149,25 +149,16 @@ describe('external key managers: real Vault and KMS probes, and the injected sid
   ): Promise<{ pod: V1Pod; app: S3Client; stop: () => Promise<void> }> {
     await createPod(annotatedPod(podName, policy));
     const stored = await cluster.core.readNamespacedPod({ namespace: ns, name: podName });
-    const sidecar = stored.spec!.initContainers!.find((c) => c.name === 's3seal-proxy')!;
     const rootDir = await mkdtemp(path.join(tmpdir(), 's3seal-pod-'));
     rootDirs.push(rootDir);
-    const running = await runContainerLocally({
+    const { running, appEndpoint: endpoint } = await startInjectedSidecar({
       cluster,
       pod: stored,
       namespace: ns,
-      container: sidecar,
-      entrypoint: [process.execPath, ...PROXY_NODE_FLAGS, PROXY_MAIN],
+      proxyMain: PROXY_MAIN,
+      nodeFlags: PROXY_NODE_FLAGS,
       rootDir,
     });
-    try {
-      const probe = sidecar.startupProbe!.httpGet!;
-      await waitForProbe(`http://127.0.0.1:${String(probe.port)}${probe.path}`);
-    } catch (err: unknown) {
-      await running.stop();
-      throw new Error(`${String(err)}\n${readFileSync(running.logPath, 'utf8')}`, { cause: err });
-    }
-    const endpoint = stored.spec!.containers[0]!.env!.find((e) => e.name === 'AWS_ENDPOINT_URL')!.value!;
     const app = new S3Client({
       endpoint,
       region: 'us-east-1',

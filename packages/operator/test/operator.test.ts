@@ -18,7 +18,7 @@ import { startOperator } from '../src/operator.js';
 import type { RunningOperator } from '../src/operator.js';
 import { Cluster, condition, eventually, installCrd, repoRoot } from './helpers/cluster.js';
 import { kubectlOk } from './helpers/kubectl.js';
-import { runContainerLocally, waitForProbe } from './helpers/local-container.js';
+import { startInjectedSidecar } from './helpers/local-container.js';
 
 const OPERATOR_NS = 's3seal-system';
 const PROXY_MAIN = path.join(repoRoot, 'packages/proxy/dist/main.js');
@@ -228,29 +228,25 @@ describe('the operator: leader election, webhook injection, and the injected sid
 
   it('runs the injected sidecar exactly as the pod would and round-trips an object to MinIO as ciphertext', async () => {
     const stored = await cluster.core.readNamespacedPod({ namespace: ns, name: 'app-1' });
-    const sidecar = stored.spec!.initContainers!.find((c) => c.name === 's3seal-proxy')!;
     const rootDir = await mkdtemp(path.join(tmpdir(), 's3seal-pod-'));
     rootDirs.push(rootDir);
-    const running = await runContainerLocally({
+    // Dockerfile.proxy's ENTRYPOINT, with this machine's node.
+    const {
+      running,
+      ready,
+      appEndpoint: endpoint,
+    } = await startInjectedSidecar({
       cluster,
       pod: stored,
       namespace: ns,
-      container: sidecar,
-      // Dockerfile.proxy's ENTRYPOINT, with this machine's node.
-      entrypoint: [process.execPath, ...PROXY_NODE_FLAGS, PROXY_MAIN],
+      proxyMain: PROXY_MAIN,
+      nodeFlags: PROXY_NODE_FLAGS,
       rootDir,
     });
     try {
-      const probe = sidecar.startupProbe!.httpGet!;
-      const ready = await waitForProbe(`http://127.0.0.1:${String(probe.port)}${probe.path}`).catch(
-        (err: unknown) => {
-          throw new Error(`${String(err)}\n${readFileSync(running.logPath, 'utf8')}`);
-        },
-      );
       expect(ready).toMatchObject({ status: 'ready' });
 
       // The app's view: the endpoint the webhook set, the credentials from the same Secret.
-      const endpoint = stored.spec!.containers[0]!.env!.find((e) => e.name === 'AWS_ENDPOINT_URL')!.value!;
       const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
       const app = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
       const backend = new S3Client({

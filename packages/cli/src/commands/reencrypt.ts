@@ -1,20 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { KeySources } from '@s3seal/core';
 import type { CommandModule } from 'yargs';
-import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
 import { withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { reencryptObject } from '../objects/reencrypt-object.js';
-import { readStoredObject } from '../s3/stored-object.js';
 import type { S3Location } from '../s3/s3-url.js';
 import { BULK_OPTIONS } from './output.js';
-import { runKeyedBulk } from './keyed-bulk.js';
+import { overSealedObjects, runKeyedBulk } from './keyed-bulk.js';
 import type { BulkArgs } from './output.js';
-
-type ReencryptStatus = 'reencrypted' | 'would-reencrypt' | 'legacy';
 
 /**
  * Re-encrypts every sealed object under the prefix with a new data key. Unlike rewrap it has no
@@ -27,9 +23,7 @@ export async function reencryptPrefix(
   location: S3Location,
   options: BulkOptions & { isDryRun: boolean },
 ): Promise<BulkSummary> {
-  const run = await runOverPrefix<ReencryptStatus>(client, location, options, async ({ key }) => {
-    const object = await readStoredObject(client, location.bucket, key);
-    if (object.kind === 'legacy') return { status: 'legacy' };
+  const run = await overSealedObjects(client, location, options, async (object) => {
     const result = await reencryptObject(client, sources, object, options);
     return { status: result.status, detail: `${result.from} -> ${result.to}` };
   });

@@ -1,20 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { KeySources } from '@s3seal/core';
 import type { CommandModule } from 'yargs';
-import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
 import { withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { rewrapObject } from '../objects/rewrap-object.js';
-import { readStoredObject } from '../s3/stored-object.js';
 import type { S3Location } from '../s3/s3-url.js';
 import { BULK_OPTIONS } from './output.js';
-import { runKeyedBulk } from './keyed-bulk.js';
+import { overSealedObjects, runKeyedBulk } from './keyed-bulk.js';
 import type { BulkArgs } from './output.js';
-
-type RewrapStatus = 'rewrapped' | 'would-rewrap' | 'current' | 'legacy';
 
 /**
  * Re-wraps every object under the prefix with the active key source. Objects already under it
@@ -26,9 +22,7 @@ export async function rewrapPrefix(
   location: S3Location,
   options: BulkOptions & { isDryRun: boolean },
 ): Promise<BulkSummary> {
-  const run = await runOverPrefix<RewrapStatus>(client, location, options, async ({ key }) => {
-    const object = await readStoredObject(client, location.bucket, key);
-    if (object.kind === 'legacy') return { status: 'legacy' };
+  const run = await overSealedObjects(client, location, options, async (object) => {
     const result = await rewrapObject(client, sources, object, options);
     return { status: result.status, detail: `${result.from} -> ${result.to}` };
   });

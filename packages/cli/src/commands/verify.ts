@@ -1,20 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { KeySources } from '@s3seal/core';
 import type { CommandModule } from 'yargs';
-import { runOverPrefix } from '../bulk/run-over-prefix.js';
 import type { BulkOptions } from '../bulk/run-over-prefix.js';
 import { summarize } from '../bulk/summary.js';
 import type { BulkSummary } from '../bulk/summary.js';
 import { withBackendOptions } from '../config.js';
 import type { BackendArgs } from '../config.js';
 import { verifyObject } from '../objects/verify-object.js';
-import { readStoredObject } from '../s3/stored-object.js';
 import type { S3Location } from '../s3/s3-url.js';
 import { BULK_OPTIONS } from './output.js';
-import { runKeyedBulk } from './keyed-bulk.js';
+import { overSealedObjects, runKeyedBulk } from './keyed-bulk.js';
 import type { BulkArgs } from './output.js';
-
-type VerifyStatus = 'ok' | 'legacy';
 
 /** Decrypt-checks every object under the prefix; legacy objects are listed, not failed. */
 export async function verifyPrefix(
@@ -23,11 +19,9 @@ export async function verifyPrefix(
   location: S3Location,
   options: BulkOptions,
 ): Promise<BulkSummary> {
-  const run = await runOverPrefix<VerifyStatus>(client, location, options, async ({ key }) => {
-    const object = await readStoredObject(client, location.bucket, key);
-    if (object.kind === 'legacy') return { status: 'legacy' };
+  const run = await overSealedObjects(client, location, options, async (object) => {
     await verifyObject(client, sources, object);
-    return { status: 'ok' };
+    return { status: 'ok' as const };
   });
   return summarize('verify', location, run, {
     statuses: ['ok', 'legacy'],

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -129,4 +129,41 @@ export async function waitForProbe(url: string, timeoutMs = 30_000): Promise<unk
     await sleep(200);
   }
   throw new Error(`probe ${url} never passed: ${last}`);
+}
+
+/**
+ * Starts the s3seal sidecar the webhook injected into a stored pod as a local process, exactly
+ * as the kubelet would (its args, env from Secrets, mounted ConfigMap and Secret files, under
+ * Dockerfile.proxy's entrypoint with this machine's node), and waits for its startup probe.
+ * Resolves with the running process, the probe's answer and the endpoint the app containers got.
+ */
+export async function startInjectedSidecar(options: {
+  readonly cluster: Cluster;
+  readonly pod: V1Pod;
+  readonly namespace: string;
+  readonly proxyMain: string;
+  readonly nodeFlags: readonly string[];
+  readonly rootDir: string;
+}): Promise<{ running: LocalContainer; ready: unknown; appEndpoint: string }> {
+  const sidecar = options.pod.spec!.initContainers!.find((c) => c.name === 's3seal-proxy')!;
+  const running = await runContainerLocally({
+    cluster: options.cluster,
+    pod: options.pod,
+    namespace: options.namespace,
+    container: sidecar,
+    entrypoint: [process.execPath, ...options.nodeFlags, options.proxyMain],
+    rootDir: options.rootDir,
+  });
+  let ready: unknown;
+  try {
+    const probe = sidecar.startupProbe!.httpGet!;
+    ready = await waitForProbe(`http://127.0.0.1:${String(probe.port)}${probe.path}`);
+  } catch (err: unknown) {
+    await running.stop();
+    throw new Error(`${String(err)}\n${readFileSync(running.logPath, 'utf8')}`, { cause: err });
+  }
+  const appEndpoint = options.pod.spec!.containers[0]!.env!.find(
+    (e) => e.name === 'AWS_ENDPOINT_URL',
+  )!.value!;
+  return { running, ready, appEndpoint };
 }
